@@ -1,0 +1,55 @@
+//! The `firelocal` command line: parse arguments, then call into the library.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "firelocal", version, about = "A local AWS emulator for clickstream pipelines, in one process")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the emulator (every service on one port).
+    Serve(firelocal::Config),
+    /// Run a benchmark against a freshly started firelocal and print the figures.
+    Bench(firelocal::bench::BenchArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => {
+            let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_target(false)
+                .init();
+            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("firelocal: cannot start the runtime: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(firelocal::serve(config)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("firelocal: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Bench(args) => match firelocal::bench::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("firelocal bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,236 @@
+//! The one listener: accepts connections, reads each request, answers firelocal's own endpoints,
+//! routes the rest to a service, stamps request ids, and logs one line per request.
+
+pub mod health;
+pub mod router;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{HeaderValue, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::protocol::{self, AwsError, AwsRequest, HttpResponse, Protocol, sigv4};
+use crate::services::Services;
+use router::{Route, ServiceId};
+
+/// Shared server state.
+pub struct AppState {
+    pub services: Services,
+    pub config: Config,
+    pub started: Instant,
+    /// Keeps an ephemeral data directory alive (and deletes it at exit).
+    _tempdir: Option<tempfile::TempDir>,
+}
+
+/// A bound, ready server.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Opens the state and binds the listener. The server answers once [`Server::run`] starts.
+    pub async fn bind(config: Config) -> Result<Server, String> {
+        let (dir, tempdir, persistent) = match &config.data_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d).map_err(|e| format!("cannot create data dir {}: {e}", d.display()))?;
+                (d.clone(), None, true)
+            }
+            None => {
+                let t = tempfile::Builder::new().prefix("firelocal-").tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
+                (t.path().to_path_buf(), Some(t), false)
+            }
+        };
+        let services = Services::open(&dir, persistent, &config.region)?;
+        let addr = format!("{}:{}", config.host, config.port);
+        let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let state = Arc::new(AppState { services, config, started: Instant::now(), _tempdir: tempdir });
+        Ok(Server { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` resolves, then drains open connections (up to 5 s).
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, _) = match accepted {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let state = self.state.clone();
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service_fn(move |req| handle(state.clone(), req)));
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection closed with an error");
+                        }
+                    });
+                }
+                _ = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await.is_err() {
+            tracing::warn!("connections still open after 5 s; closing them");
+        }
+    }
+}
+
+/// A fresh request id (uuid v4).
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let request_id = request_id();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            tracing::debug!(error = %e, "could not read request body");
+            let err = AwsError::new(StatusCode::BAD_REQUEST, "IncompleteBody", "The request body could not be read.");
+            return Ok(err.render(Protocol::RestXml, &request_id, false));
+        }
+    };
+    let query = parts.uri.query().map(protocol::parse_query).unwrap_or_default();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| parts.uri.host())
+        .map(|h| strip_port(h).to_ascii_lowercase())
+        .unwrap_or_default();
+    let auth = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(sigv4::from_authorization)
+        .or_else(|| query.iter().find(|(k, _)| k == "X-Amz-Credential").and_then(|(_, v)| sigv4::from_presigned_query(v)));
+    let areq = AwsRequest {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query,
+        headers: parts.headers,
+        body,
+        request_id,
+        auth,
+        host,
+    };
+
+    if let Some(resp) = internal(&state, &areq) {
+        return Ok(resp);
+    }
+    let route = router::route(&areq);
+    let (mut resp, operation) = dispatch(&state, &route, &areq);
+    stamp_request_id(&mut resp, route.protocol(), &areq.request_id);
+    tracing::info!(
+        target: "firelocal::request",
+        service = route.name(),
+        operation,
+        status = resp.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "{} {}",
+        areq.method,
+        areq.path
+    );
+    Ok(resp)
+}
+
+/// firelocal's own endpoints under `/_firelocal/` and `/_localstack/health`.
+fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
+    if !(req.path.starts_with("/_firelocal/") || req.path.starts_with("/_localstack/")) {
+        return None;
+    }
+    let get = req.method == Method::GET || req.method == Method::HEAD;
+    match req.path.as_str() {
+        "/_firelocal/health" if get => Some(health::firelocal(state.started.elapsed().as_millis())),
+        "/_localstack/health" if get => Some(health::localstack()),
+        _ => Some(
+            AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path))
+                .render(Protocol::RestJson1, &req.request_id, req.method == Method::HEAD),
+        ),
+    }
+}
+
+fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpResponse, &'static str) {
+    match route {
+        Route::Service(ServiceId::S3) => crate::services::s3::wire::handle(&state.services.s3, req),
+        Route::Service(id) => {
+            let err = AwsError::service_not_emulated(id.info().name);
+            (err.render(id.info().protocol, &req.request_id, req.method == Method::HEAD), "NotEmulated")
+        }
+        Route::Unknown { name, protocol } => {
+            (AwsError::service_not_emulated(name).render(*protocol, &req.request_id, req.method == Method::HEAD), "NotEmulated")
+        }
+    }
+}
+
+/// Adds the protocol's request id headers when the service did not set them.
+fn stamp_request_id(resp: &mut HttpResponse, protocol: Protocol, request_id: &str) {
+    let h = resp.headers_mut();
+    let pairs: &[(&'static str, String)] = &match protocol {
+        Protocol::RestXml => [("x-amz-request-id", request_id.to_string()), ("x-amz-id-2", protocol::error::host_id(request_id))],
+        _ => [("x-amzn-requestid", request_id.to_string()), ("", String::new())],
+    };
+    for (name, value) in pairs {
+        if !name.is_empty()
+            && !h.contains_key(*name)
+            && let Ok(v) = HeaderValue::from_str(value)
+        {
+            h.insert(*name, v);
+        }
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split(']').next().map(|h| h.trim_start_matches('[')).unwrap_or(host);
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+

@@ -1,0 +1,131 @@
+//! S3's errors: one enum, mapped to AWS codes, statuses and extra fields in one place.
+
+use http::StatusCode;
+
+use crate::protocol::AwsError;
+
+/// Everything an S3 operation can fail with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum S3Error {
+    NoSuchBucket(String),
+    NoSuchKey(String),
+    NoSuchUpload(String),
+    BucketAlreadyOwnedByYou(String),
+    BucketNotEmpty(String),
+    InvalidBucketName(String),
+    InvalidArgument(String),
+    InvalidRequest(String),
+    InvalidRange { requested: String, size: u64 },
+    InvalidPart(String),
+    InvalidPartOrder,
+    EntityTooSmall,
+    EntityTooLarge,
+    KeyTooLong,
+    MetadataTooLarge,
+    MalformedXml(String),
+    BadDigest(String),
+    InvalidDigest,
+    ContentSha256Mismatch { client: String, computed: String },
+    IncompleteBody(String),
+    PreconditionFailed(&'static str),
+    NotModified,
+    IllegalLocationConstraint(String),
+    InvalidLocationConstraint(String),
+    NotImplemented(String),
+    MethodNotAllowed(String),
+    Internal(String),
+}
+
+impl S3Error {
+    /// The AWS code, status, message and extra fields for this error.
+    pub fn to_aws(&self) -> AwsError {
+        use S3Error::*;
+        let bad = StatusCode::BAD_REQUEST;
+        match self {
+            NoSuchBucket(b) => AwsError::new(StatusCode::NOT_FOUND, "NoSuchBucket", "The specified bucket does not exist")
+                .with("BucketName", b),
+            NoSuchKey(k) => AwsError::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.").with("Key", k),
+            NoSuchUpload(id) => AwsError::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+            )
+            .with("UploadId", id),
+            BucketAlreadyOwnedByYou(b) => AwsError::new(
+                StatusCode::CONFLICT,
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already own it.",
+            )
+            .with("BucketName", b),
+            BucketNotEmpty(b) => AwsError::new(StatusCode::CONFLICT, "BucketNotEmpty", "The bucket you tried to delete is not empty")
+                .with("BucketName", b),
+            InvalidBucketName(b) => AwsError::new(bad, "InvalidBucketName", "The specified bucket is not valid.").with("BucketName", b),
+            InvalidArgument(m) => AwsError::new(bad, "InvalidArgument", m.clone()),
+            InvalidRequest(m) => AwsError::new(bad, "InvalidRequest", m.clone()),
+            InvalidRange { requested, size } => {
+                AwsError::new(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange", "The requested range is not satisfiable")
+                    .with("RangeRequested", requested)
+                    .with("ActualObjectSize", size.to_string())
+            }
+            InvalidPart(m) => AwsError::new(bad, "InvalidPart", m.clone()),
+            InvalidPartOrder => AwsError::new(bad, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number."),
+            EntityTooSmall => AwsError::new(bad, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size."),
+            EntityTooLarge => AwsError::new(bad, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."),
+            KeyTooLong => AwsError::new(bad, "KeyTooLongError", "Your key is too long"),
+            MetadataTooLarge => AwsError::new(bad, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size."),
+            MalformedXml(why) => AwsError::new(
+                bad,
+                "MalformedXML",
+                format!("The XML you provided was not well-formed or did not validate against our published schema ({why})"),
+            ),
+            BadDigest(m) => AwsError::new(bad, "BadDigest", m.clone()),
+            InvalidDigest => AwsError::new(bad, "InvalidDigest", "The Content-MD5 you specified is not valid."),
+            ContentSha256Mismatch { client, computed } => AwsError::new(
+                bad,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )
+            .with("ClientComputedContentSHA256", client)
+            .with("S3ComputedContentSHA256", computed),
+            IncompleteBody(m) => AwsError::new(bad, "IncompleteBody", m.clone()),
+            PreconditionFailed(condition) => AwsError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+            )
+            .with("Condition", *condition),
+            NotModified => AwsError::new(StatusCode::NOT_MODIFIED, "NotModified", "Not Modified"),
+            IllegalLocationConstraint(m) => AwsError::new(bad, "IllegalLocationConstraintException", m.clone()),
+            InvalidLocationConstraint(c) => {
+                AwsError::new(bad, "InvalidLocationConstraint", "The specified location-constraint is not valid").with("LocationConstraint", c)
+            }
+            NotImplemented(what) => AwsError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                format!("A header or query you provided implies functionality that firelocal does not implement yet: {what}"),
+            ),
+            MethodNotAllowed(m) => AwsError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            )
+            .with("Method", m),
+            Internal(m) => AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("We encountered an internal error: {m}")),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for S3Error {
+    fn from(e: rusqlite::Error) -> Self {
+        S3Error::Internal(format!("state store: {e}"))
+    }
+}
+
+impl From<std::io::Error> for S3Error {
+    fn from(e: std::io::Error) -> Self {
+        S3Error::Internal(format!("object storage: {e}"))
+    }
+}
+
+/// The result of an S3 operation.
+pub type S3Result<T> = Result<T, S3Error>;

@@ -1,0 +1,803 @@
+//! S3's wire layer (restXml): which operation a request is, its typed input, and the XML and
+//! headers of its response. Business rules live in `ops`; this file only translates.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use http::{Method, StatusCode};
+
+use super::checksum::{self, Algorithm};
+use super::error::{S3Error, S3Result};
+use super::ops::{self, ByteRange, CompletedPart, Conditions, Integrity, ListEntry, ListInput, S3};
+use super::store::{ChecksumType, ObjectMeta, ObjectRow};
+use crate::protocol::time::{http_date, iso8601_millis, parse_http_date};
+use crate::protocol::xml::{self, XmlWriter};
+use crate::protocol::{AwsRequest, HttpResponse, percent_decode, response, url_encode};
+
+const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+const OWNER_ID: &str = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+const OWNER_NAME: &str = "webfile";
+
+/// Sub-resources firelocal's S3 does not implement yet: a request naming one gets a clear
+/// `NotImplemented` instead of being mistaken for a plain bucket or object operation.
+const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
+    "accelerate", "acl", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
+    "legal-hold", "lifecycle", "logging", "metadataTable", "metrics", "notification", "object-lock",
+    "ownershipControls", "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment",
+    "restore", "retention", "select", "tagging", "torrent", "versioning", "versions", "website", "renameObject",
+];
+
+/// Where a request points: the bucket and key from virtual-hosted or path-style addressing.
+#[derive(Debug, PartialEq)]
+pub struct Address {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+}
+
+/// The bucket named by a virtual-hosted `Host` (`<bucket>.s3.localhost`, `<bucket>.localhost`,
+/// `<bucket>.s3.<region>.amazonaws.com`), if any.
+pub fn bucket_from_host(host: &str) -> Option<&str> {
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with("s3.") || host.starts_with("s3-") {
+        return None;
+    }
+    if let Some(i) = host.find(".s3.").or_else(|| host.find(".s3-")) {
+        return Some(&host[..i]);
+    }
+    host.strip_suffix(".localhost").filter(|b| !b.is_empty() && !b.contains(".execute-api"))
+}
+
+/// Splits a request into bucket and key.
+pub fn address(req: &AwsRequest) -> Address {
+    let path = req.path.strip_prefix('/').unwrap_or(&req.path);
+    if let Some(bucket) = bucket_from_host(&req.host) {
+        let key = (!path.is_empty()).then(|| percent_decode(path));
+        return Address { bucket: Some(bucket.to_string()), key };
+    }
+    if path.is_empty() {
+        return Address { bucket: None, key: None };
+    }
+    match path.split_once('/') {
+        Some((b, k)) => Address { bucket: Some(percent_decode(b)), key: (!k.is_empty()).then(|| percent_decode(k)) },
+        None => Address { bucket: Some(percent_decode(path)), key: None },
+    }
+}
+
+fn xml_response(status: StatusCode, mut headers: Vec<(&'static str, String)>, w: XmlWriter) -> HttpResponse {
+    headers.push(("content-type", "application/xml".into()));
+    response(status, headers, Bytes::from(w.finish()))
+}
+
+fn empty(status: StatusCode, headers: Vec<(&'static str, String)>) -> HttpResponse {
+    response(status, headers, Bytes::new())
+}
+
+fn quoted(etag: &str) -> String {
+    format!("\"{etag}\"")
+}
+
+fn owner(w: &mut XmlWriter, tag: &str) {
+    w.open(tag).elem("ID", OWNER_ID).elem("DisplayName", OWNER_NAME).close(tag);
+}
+
+/// Handles one S3 request: returns the response and the operation name for the log.
+pub fn handle(s3: &S3, req: &AwsRequest) -> (HttpResponse, &'static str) {
+    let addr = address(req);
+    let (op, result) = dispatch(s3, req, &addr);
+    let resp = result.unwrap_or_else(|e| {
+        let head = req.method == Method::HEAD;
+        match e {
+            S3Error::NotModified => not_modified(s3, &addr),
+            e => e.to_aws().render(crate::protocol::Protocol::RestXml, &req.request_id, head),
+        }
+    });
+    (resp, op)
+}
+
+/// A 304 carries the object's ETag and Last-Modified, and no body.
+fn not_modified(s3: &S3, addr: &Address) -> HttpResponse {
+    let mut headers = Vec::new();
+    if let (Some(b), Some(k)) = (&addr.bucket, &addr.key)
+        && let Ok(obj) = s3.store.object(b, k)
+    {
+        headers.push(("etag", quoted(&obj.etag)));
+        headers.push(("last-modified", http_date(obj.last_modified)));
+    }
+    empty(StatusCode::NOT_MODIFIED, headers)
+}
+
+fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Result<HttpResponse>) {
+    if let Some(sub) = UNSUPPORTED_SUBRESOURCES.iter().find(|s| req.has_query(s)) {
+        return ("Unsupported", Err(S3Error::NotImplemented(format!("{} ?{sub}", req.method))));
+    }
+    let m = &req.method;
+    let Some(bucket) = addr.bucket.as_deref() else {
+        return match *m {
+            Method::GET => ("ListBuckets", list_buckets(s3, req)),
+            _ => ("Unknown", Err(S3Error::MethodNotAllowed(m.to_string()))),
+        };
+    };
+    let Some(key) = addr.key.as_deref() else {
+        return match *m {
+            Method::PUT => ("CreateBucket", create_bucket(s3, req, bucket)),
+            Method::HEAD => ("HeadBucket", head_bucket(s3, bucket)),
+            Method::DELETE => ("DeleteBucket", s3.store.delete_bucket(bucket).map(|_| empty(StatusCode::NO_CONTENT, vec![]))),
+            Method::GET if req.has_query("location") => ("GetBucketLocation", get_bucket_location(s3, bucket)),
+            Method::GET if req.has_query("uploads") => ("ListMultipartUploads", list_multipart_uploads(s3, req, bucket)),
+            Method::GET if req.query_param("list-type") == Some("2") => ("ListObjectsV2", list_objects(s3, req, bucket, true)),
+            Method::GET => ("ListObjects", list_objects(s3, req, bucket, false)),
+            Method::POST if req.has_query("delete") => ("DeleteObjects", delete_objects(s3, req, bucket)),
+            _ => ("Unknown", Err(S3Error::MethodNotAllowed(m.to_string()))),
+        };
+    };
+    let copy = req.header("x-amz-copy-source").is_some();
+    match *m {
+        Method::PUT if req.has_query("uploadId") && copy => ("UploadPartCopy", upload_part_copy(s3, req, bucket, key)),
+        Method::PUT if req.has_query("uploadId") => ("UploadPart", upload_part(s3, req, bucket, key)),
+        Method::PUT if copy => ("CopyObject", copy_object(s3, req, bucket, key)),
+        Method::PUT => ("PutObject", put_object(s3, req, bucket, key)),
+        Method::GET if req.has_query("uploadId") => ("ListParts", list_parts(s3, req, bucket, key)),
+        Method::GET => ("GetObject", get_object(s3, req, bucket, key, false)),
+        Method::HEAD => ("HeadObject", get_object(s3, req, bucket, key, true)),
+        Method::DELETE if req.has_query("uploadId") => (
+            "AbortMultipartUpload",
+            ops::abort_multipart_upload(s3, bucket, key, req.query_param("uploadId").unwrap_or_default())
+                .map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        ),
+        Method::DELETE => ("DeleteObject", s3.store.delete_object(bucket, key).map(|_| empty(StatusCode::NO_CONTENT, vec![]))),
+        Method::POST if req.has_query("uploads") => ("CreateMultipartUpload", create_multipart_upload(s3, req, bucket, key)),
+        Method::POST if req.has_query("uploadId") => ("CompleteMultipartUpload", complete_multipart_upload(s3, req, bucket, key)),
+        _ => ("Unknown", Err(S3Error::MethodNotAllowed(m.to_string()))),
+    }
+}
+
+// ------------------------------------------------------------------ request bodies
+
+/// The payload of a request: aws-chunked bodies decoded, with their trailing headers, and the
+/// `x-amz-content-sha256` / `x-amz-decoded-content-length` claims checked.
+pub struct Payload {
+    pub data: Bytes,
+    pub trailers: Vec<(String, String)>,
+}
+
+fn is_aws_chunked(req: &AwsRequest) -> bool {
+    req.header("content-encoding").is_some_and(|ce| ce.split(',').any(|t| t.trim().eq_ignore_ascii_case("aws-chunked")))
+        || req.header("x-amz-content-sha256").is_some_and(|s| s.starts_with("STREAMING-"))
+}
+
+/// Decodes and checks a request's payload.
+pub fn payload(req: &AwsRequest) -> S3Result<Payload> {
+    if is_aws_chunked(req) {
+        let decoded = crate::protocol::aws_chunked::decode(&req.body).map_err(S3Error::IncompleteBody)?;
+        if let Some(len) = req.header("x-amz-decoded-content-length")
+            && len.trim().parse::<usize>().ok() != Some(decoded.data.len())
+        {
+            return Err(S3Error::IncompleteBody(format!(
+                "You did not provide the number of bytes specified by the x-amz-decoded-content-length header ({len}); got {}",
+                decoded.data.len()
+            )));
+        }
+        return Ok(Payload { data: decoded.data, trailers: decoded.trailers });
+    }
+    if let Some(claimed) = req.header("x-amz-content-sha256")
+        && claimed.len() == 64
+        && claimed.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        use sha2::Digest;
+        let computed = hex::encode(sha2::Sha256::digest(&req.body));
+        if !computed.eq_ignore_ascii_case(claimed) {
+            return Err(S3Error::ContentSha256Mismatch { client: claimed.to_string(), computed });
+        }
+    }
+    Ok(Payload { data: req.body.clone(), trailers: Vec::new() })
+}
+
+/// What the client claims about a payload's integrity, from headers and trailers.
+fn integrity(req: &AwsRequest, payload: &Payload) -> S3Result<Integrity> {
+    let algorithm = req
+        .header("x-amz-sdk-checksum-algorithm")
+        .or_else(|| req.header("x-amz-checksum-algorithm"))
+        .map(|a| Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported."))))
+        .transpose()?;
+    let mut expected = None;
+    for a in checksum::ALL {
+        let value = req
+            .header(a.header())
+            .map(str::to_string)
+            .or_else(|| payload.trailers.iter().find(|(n, _)| n == a.header()).map(|(_, v)| v.clone()));
+        if let Some(v) = value {
+            if expected.is_some() {
+                return Err(S3Error::InvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.".into()));
+            }
+            expected = Some((a, v));
+        }
+    }
+    Ok(Integrity { content_md5: req.header("content-md5").map(str::to_string), algorithm, expected })
+}
+
+/// Content-* headers and `x-amz-meta-*` of a request, as stored with an object.
+fn object_meta(req: &AwsRequest) -> ObjectMeta {
+    let h = |n: &str| req.header(n).map(str::to_string);
+    let content_encoding = req.header("content-encoding").and_then(|ce| {
+        let rest: Vec<&str> = ce.split(',').map(str::trim).filter(|t| !t.eq_ignore_ascii_case("aws-chunked") && !t.is_empty()).collect();
+        (!rest.is_empty()).then(|| rest.join(","))
+    });
+    let mut user: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter_map(|(n, v)| {
+            let name = n.as_str().strip_prefix("x-amz-meta-")?;
+            Some((name.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        })
+        .collect();
+    user.sort();
+    ObjectMeta {
+        content_type: h("content-type"),
+        content_encoding,
+        content_disposition: h("content-disposition"),
+        content_language: h("content-language"),
+        cache_control: h("cache-control"),
+        expires: h("expires"),
+        user,
+    }
+}
+
+fn parse_xml_body(body: &[u8]) -> S3Result<xml::Element> {
+    xml::parse(body).map_err(S3Error::MalformedXml)
+}
+
+fn conditions(req: &AwsRequest, prefix: &str) -> Conditions {
+    let h = |n: &str| req.header(&format!("{prefix}{n}")).map(str::to_string);
+    Conditions {
+        if_match: h("if-match"),
+        if_none_match: h("if-none-match"),
+        if_modified_since: h("if-modified-since").and_then(|d| parse_http_date(&d)),
+        if_unmodified_since: h("if-unmodified-since").and_then(|d| parse_http_date(&d)),
+    }
+}
+
+/// Parses `x-amz-copy-source` (`[/]bucket/key[?versionId=...]`, URL-encoded).
+fn copy_source(req: &AwsRequest) -> S3Result<(String, String)> {
+    let raw = req.header("x-amz-copy-source").unwrap_or_default();
+    let raw = raw.split_once("?versionId=").map_or(raw, |(s, _)| s);
+    let decoded = percent_decode(raw);
+    let trimmed = decoded.strip_prefix('/').unwrap_or(&decoded);
+    match trimmed.split_once('/') {
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_string(), k.to_string())),
+        _ => Err(S3Error::InvalidArgument("Invalid copy source object key".into())),
+    }
+}
+
+fn part_number(req: &AwsRequest) -> S3Result<u32> {
+    req.query_param("partNumber")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| S3Error::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into()))
+}
+
+fn parse_max(req: &AwsRequest, name: &str, default: usize) -> S3Result<usize> {
+    match req.query_param(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if n < 0 => Err(S3Error::InvalidArgument(format!("Argument {name} must be an integer between 0 and 2147483647"))),
+            Ok(n) => Ok((n as usize).min(default)),
+            Err(_) => Err(S3Error::InvalidArgument(format!("Provided {name} not an integer or within integer range"))),
+        },
+    }
+}
+
+// ------------------------------------------------------------------ buckets
+
+fn list_buckets(s3: &S3, req: &AwsRequest) -> S3Result<HttpResponse> {
+    let prefix = req.query_param("prefix").unwrap_or("");
+    let region = req.query_param("bucket-region");
+    let max = parse_max(req, "max-buckets", 10_000)?;
+    let after = req.query_param("continuation-token").map(|t| String::from_utf8_lossy(&B64.decode(t).unwrap_or_default()).into_owned());
+    let buckets: Vec<_> = s3
+        .store
+        .list_buckets()?
+        .into_iter()
+        .filter(|b| b.name.starts_with(prefix) && region.is_none_or(|r| b.region == r))
+        .filter(|b| after.as_ref().is_none_or(|a| &b.name > a))
+        .collect();
+    let truncated = buckets.len() > max;
+    let mut w = XmlWriter::new();
+    w.open_ns("ListAllMyBucketsResult", NS);
+    owner(&mut w, "Owner");
+    w.open("Buckets");
+    for b in buckets.iter().take(max) {
+        w.open("Bucket")
+            .elem("Name", &b.name)
+            .elem("CreationDate", &iso8601_millis(b.created))
+            .elem("BucketRegion", &b.region)
+            .close("Bucket");
+    }
+    w.close("Buckets");
+    if truncated && let Some(last) = buckets.get(max.saturating_sub(1)) {
+        w.elem("ContinuationToken", &B64.encode(&last.name));
+    }
+    if req.has_query("prefix") {
+        w.elem("Prefix", prefix);
+    }
+    w.close("ListAllMyBucketsResult");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
+fn create_bucket(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
+    let constraint = if req.body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let doc = parse_xml_body(&payload(req)?.data)?;
+        if doc.name != "CreateBucketConfiguration" {
+            return Err(S3Error::MalformedXml(format!("unexpected element <{}>", doc.name)));
+        }
+        doc.child_text("LocationConstraint").map(str::to_string)
+    };
+    ops::create_bucket(s3, bucket, constraint.as_deref(), req.region(&s3.region))?;
+    Ok(empty(StatusCode::OK, vec![("location", format!("/{bucket}"))]))
+}
+
+fn head_bucket(s3: &S3, bucket: &str) -> S3Result<HttpResponse> {
+    let b = s3.store.bucket(bucket)?;
+    Ok(empty(StatusCode::OK, vec![("x-amz-bucket-region", b.region), ("x-amz-access-point-alias", "false".into())]))
+}
+
+fn get_bucket_location(s3: &S3, bucket: &str) -> S3Result<HttpResponse> {
+    let b = s3.store.bucket(bucket)?;
+    let mut w = XmlWriter::new();
+    let region = if b.region == "us-east-1" { "" } else { b.region.as_str() };
+    w.open_ns("LocationConstraint", NS);
+    w.text(region);
+    w.close("LocationConstraint");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
+// ------------------------------------------------------------------ objects
+
+fn checksum_headers(h: &mut Vec<(&'static str, String)>, alg: Algorithm, value: &str, kind: ChecksumType) {
+    h.push((alg.header(), value.to_string()));
+    h.push(("x-amz-checksum-type", kind.name().to_string()));
+}
+
+fn put_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let payload = payload(req)?;
+    let integrity = integrity(req, &payload)?;
+    let obj = ops::put_object(
+        s3,
+        ops::PutObjectInput {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            meta: object_meta(req),
+            integrity,
+            body: payload.data,
+            if_none_match: req.header("if-none-match").map(str::to_string),
+            if_match: req.header("if-match").map(str::to_string),
+        },
+    )?;
+    let mut h = vec![("etag", quoted(&obj.etag)), ("x-amz-server-side-encryption", "AES256".into())];
+    if let Some(c) = &obj.checksum {
+        checksum_headers(&mut h, c.algorithm, &c.value, c.kind);
+    }
+    Ok(empty(StatusCode::OK, h))
+}
+
+/// The headers GET and HEAD send for an object.
+fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool) -> Vec<(&'static str, String)> {
+    let q = |n: &str| req.query_param(n).map(str::to_string);
+    let m = &obj.meta;
+    let mut h = vec![
+        ("etag", quoted(&obj.etag)),
+        ("last-modified", http_date(obj.last_modified)),
+        ("accept-ranges", "bytes".to_string()),
+        ("content-type", q("response-content-type").or(m.content_type.clone()).unwrap_or_else(|| "binary/octet-stream".into())),
+        ("x-amz-server-side-encryption", "AES256".into()),
+    ];
+    let optional = [
+        ("content-encoding", q("response-content-encoding").or(m.content_encoding.clone())),
+        ("content-disposition", q("response-content-disposition").or(m.content_disposition.clone())),
+        ("content-language", q("response-content-language").or(m.content_language.clone())),
+        ("cache-control", q("response-cache-control").or(m.cache_control.clone())),
+        ("expires", q("response-expires").or(m.expires.clone())),
+    ];
+    h.extend(optional.into_iter().filter_map(|(n, v)| v.map(|v| (n, v))));
+    if let Some(n) = obj.parts_count {
+        h.push(("x-amz-mp-parts-count", n.to_string()));
+    }
+    let checksum_mode = req.header("x-amz-checksum-mode").is_some_and(|v| v.eq_ignore_ascii_case("ENABLED"));
+    if checksum_mode && !ranged && let Some(c) = &obj.checksum {
+        checksum_headers(&mut h, c.algorithm, &c.value, c.kind);
+    }
+    h
+}
+
+/// Adds `x-amz-meta-*` headers (dynamic names, so they are appended after the static ones).
+fn with_user_meta(mut resp: HttpResponse, obj: &ObjectRow) -> HttpResponse {
+    for (k, v) in &obj.meta.user {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(format!("x-amz-meta-{k}").as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            resp.headers_mut().append(n, v);
+        }
+    }
+    resp
+}
+
+fn get_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str, head: bool) -> S3Result<HttpResponse> {
+    if req.has_query("partNumber") {
+        return Err(S3Error::NotImplemented("GetObject/HeadObject with partNumber".into()));
+    }
+    let raw_range = req.header("range");
+    let range = raw_range.and_then(|r| ByteRange::parse(r).map(|p| (p, r)));
+    let (obj, resolved) = ops::get_object(s3, bucket, key, &conditions(req, ""), range)?;
+    let mut h = object_headers(req, &obj, resolved.is_some());
+    let status = match resolved {
+        Some((start, len)) => {
+            h.push(("content-range", format!("bytes {}-{}/{}", start, start + len - 1, obj.size)));
+            StatusCode::PARTIAL_CONTENT
+        }
+        None => StatusCode::OK,
+    };
+    if head {
+        let len = resolved.map_or(obj.size, |(_, l)| l);
+        h.push(("content-length", len.to_string()));
+        return Ok(with_user_meta(empty(status, h), &obj));
+    }
+    let body = s3.store.read_data(&obj.data, resolved)?;
+    Ok(with_user_meta(response(status, h, body), &obj))
+}
+
+fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let (source_bucket, source_key) = copy_source(req)?;
+    let replace = match req.header("x-amz-metadata-directive").map(str::to_ascii_uppercase).as_deref() {
+        None | Some("COPY") => false,
+        Some("REPLACE") => true,
+        Some(other) => return Err(S3Error::InvalidArgument(format!("Unknown metadata directive: {other}"))),
+    };
+    let checksum_algorithm = req
+        .header("x-amz-checksum-algorithm")
+        .map(|a| Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported."))))
+        .transpose()?;
+    let obj = ops::copy_object(
+        s3,
+        ops::CopyObjectInput {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            source_bucket,
+            source_key,
+            source_conditions: conditions(req, "x-amz-copy-source-"),
+            replace_meta: replace.then(|| object_meta(req)),
+            checksum_algorithm,
+        },
+    )?;
+    let mut w = XmlWriter::new();
+    w.open_ns("CopyObjectResult", NS).elem("LastModified", &iso8601_millis(obj.last_modified)).elem("ETag", &quoted(&obj.etag));
+    if let Some(c) = &obj.checksum {
+        w.elem(c.algorithm.xml_name(), &c.value).elem("ChecksumType", c.kind.name());
+    }
+    w.close("CopyObjectResult");
+    Ok(xml_response(StatusCode::OK, vec![("x-amz-server-side-encryption", "AES256".into())], w))
+}
+
+fn delete_objects(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
+    let payload = payload(req)?;
+    integrity(req, &payload)?.verify(&payload.data)?;
+    let doc = parse_xml_body(&payload.data)?;
+    if doc.name != "Delete" {
+        return Err(S3Error::MalformedXml(format!("unexpected element <{}>", doc.name)));
+    }
+    let quiet = doc.child_text("Quiet").is_some_and(|q| q.trim().eq_ignore_ascii_case("true"));
+    let keys: Vec<String> = doc.children_named("Object").map(|o| o.child_text("Key").unwrap_or_default().to_string()).collect();
+    if keys.is_empty() {
+        return Err(S3Error::MalformedXml("no <Object> to delete".into()));
+    }
+    let outcomes = ops::delete_objects(s3, bucket, keys)?;
+    let mut w = XmlWriter::new();
+    w.open_ns("DeleteResult", NS);
+    for o in outcomes {
+        match o.error {
+            None if quiet => {}
+            None => {
+                w.open("Deleted").elem("Key", &o.key).close("Deleted");
+            }
+            Some(e) => {
+                let aws = e.to_aws();
+                w.open("Error").elem("Key", &o.key).elem("Code", aws.code).elem("Message", &aws.message).close("Error");
+            }
+        }
+    }
+    w.close("DeleteResult");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
+// ------------------------------------------------------------------ listing
+
+/// Continuation tokens are opaque to clients: `K<key>` resumes after a key, `P<prefix>` after
+/// everything under a common prefix.
+fn encode_token(entry: &ListEntry) -> String {
+    match entry {
+        ListEntry::Object(o) => B64.encode(format!("K{}", o.key)),
+        ListEntry::CommonPrefix(p) => B64.encode(format!("P{p}")),
+    }
+}
+
+fn decode_token(token: &str) -> S3Result<(String, bool)> {
+    let invalid = || S3Error::InvalidArgument("The continuation token provided is incorrect".into());
+    let raw = B64.decode(token.trim()).map_err(|_| invalid())?;
+    let s = String::from_utf8(raw).map_err(|_| invalid())?;
+    match s.split_at_checked(1) {
+        Some(("K", k)) => Ok((k.to_string(), false)),
+        Some(("P", p)) => Ok((p.to_string(), true)),
+        _ => Err(invalid()),
+    }
+}
+
+fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<HttpResponse> {
+    let url = match req.query_param("encoding-type") {
+        None => false,
+        Some(e) if e.eq_ignore_ascii_case("url") => true,
+        Some(_) => return Err(S3Error::InvalidArgument("Invalid Encoding Method specified in Request".into())),
+    };
+    let enc = |s: &str| if url { url_encode(s).replace("%2F", "/") } else { s.to_string() };
+    let prefix = req.query_param("prefix").unwrap_or("").to_string();
+    let delimiter = req.query_param("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
+    let max_keys = parse_max(req, "max-keys", 1000)?;
+    let token = if v2 { req.query_param("continuation-token") } else { None };
+    let start_after = if v2 { req.query_param("start-after") } else { req.query_param("marker") }.unwrap_or("");
+    let (after, after_is_prefix) = match token {
+        Some(t) => decode_token(t)?,
+        None => {
+            // A v1 marker that is itself a common prefix resumes past everything under it.
+            let is_cp = !v2
+                && delimiter.as_deref().is_some_and(|d| {
+                    start_after.starts_with(prefix.as_str()) && start_after[prefix.len()..].find(d).map(|i| prefix.len() + i + d.len()) == Some(start_after.len())
+                });
+            (start_after.to_string(), is_cp)
+        }
+    };
+    let input = ListInput { prefix: prefix.clone(), delimiter: delimiter.clone(), max_keys, after, after_is_prefix };
+    let page = ops::list_objects(s3, bucket, &input)?;
+    let fetch_owner = !v2 || req.query_param("fetch-owner").is_some_and(|v| v == "true");
+
+    let mut w = XmlWriter::new();
+    w.open_ns("ListBucketResult", NS);
+    w.elem("Name", bucket).elem("Prefix", &enc(&prefix));
+    if v2 {
+        if let Some(t) = token {
+            w.elem("ContinuationToken", t);
+        }
+        if page.truncated && let Some(last) = page.entries.last() {
+            w.elem("NextContinuationToken", &encode_token(last));
+        }
+        if !start_after.is_empty() {
+            w.elem("StartAfter", &enc(start_after));
+        }
+        w.elem("KeyCount", &page.entries.len().to_string());
+    } else {
+        w.elem("Marker", &enc(start_after));
+        if page.truncated && delimiter.is_some() && let Some(last) = page.entries.last() {
+            let next = match last {
+                ListEntry::Object(o) => o.key.as_str(),
+                ListEntry::CommonPrefix(p) => p.as_str(),
+            };
+            w.elem("NextMarker", &enc(next));
+        }
+    }
+    w.elem("MaxKeys", &max_keys.to_string());
+    if let Some(d) = &delimiter {
+        w.elem("Delimiter", &enc(d));
+    }
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("IsTruncated", if page.truncated { "true" } else { "false" });
+    for e in &page.entries {
+        if let ListEntry::Object(o) = e {
+            w.open("Contents").elem("Key", &enc(&o.key)).elem("LastModified", &iso8601_millis(o.last_modified)).elem("ETag", &quoted(&o.etag));
+            if let Some(c) = &o.checksum {
+                w.elem("ChecksumAlgorithm", c.algorithm.name()).elem("ChecksumType", c.kind.name());
+            }
+            w.elem("Size", &o.size.to_string());
+            if fetch_owner {
+                owner(&mut w, "Owner");
+            }
+            w.elem("StorageClass", "STANDARD").close("Contents");
+        }
+    }
+    for e in &page.entries {
+        if let ListEntry::CommonPrefix(p) = e {
+            w.open("CommonPrefixes").elem("Prefix", &enc(p)).close("CommonPrefixes");
+        }
+    }
+    w.close("ListBucketResult");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
+// ------------------------------------------------------------------ multipart
+
+fn create_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let algorithm = req
+        .header("x-amz-checksum-algorithm")
+        .map(|a| Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported."))))
+        .transpose()?;
+    let kind = req
+        .header("x-amz-checksum-type")
+        .map(|t| ChecksumType::parse(t).ok_or_else(|| S3Error::InvalidRequest(format!("Value for x-amz-checksum-type header is invalid: {t}"))))
+        .transpose()?;
+    let u = ops::create_multipart_upload(s3, bucket, key, object_meta(req), algorithm, kind)?;
+    let mut h = vec![("x-amz-server-side-encryption", "AES256".to_string())];
+    if let (Some(a), Some(t)) = (u.checksum_algorithm, u.checksum_type) {
+        h.push(("x-amz-checksum-algorithm", a.name().to_string()));
+        h.push(("x-amz-checksum-type", t.name().to_string()));
+    }
+    let mut w = XmlWriter::new();
+    w.open_ns("InitiateMultipartUploadResult", NS).elem("Bucket", bucket).elem("Key", key).elem("UploadId", &u.upload_id);
+    w.close("InitiateMultipartUploadResult");
+    Ok(xml_response(StatusCode::OK, h, w))
+}
+
+fn upload_part(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let n = part_number(req)?;
+    let payload = payload(req)?;
+    let integrity = integrity(req, &payload)?;
+    let upload_id = req.query_param("uploadId").unwrap_or_default();
+    let part = ops::upload_part(s3, bucket, key, upload_id, n, payload.data, &integrity)?;
+    let mut h = vec![("etag", quoted(&part.etag)), ("x-amz-server-side-encryption", "AES256".into())];
+    let alg = integrity.expected.as_ref().map(|(a, _)| *a).or(integrity.algorithm).or(s3.store.upload(bucket, key, upload_id)?.checksum_algorithm);
+    if let (Some(a), Some(c)) = (alg, &part.checksum) {
+        h.push((a.header(), c.clone()));
+    }
+    Ok(empty(StatusCode::OK, h))
+}
+
+fn upload_part_copy(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let n = part_number(req)?;
+    let (sb, sk) = copy_source(req)?;
+    let raw_range = req.header("x-amz-copy-source-range");
+    let range = match raw_range {
+        Some(r) => Some((
+            ByteRange::parse(r).filter(|p| matches!(p, ByteRange::From { end: Some(_), .. })).ok_or_else(|| {
+                S3Error::InvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy".into())
+            })?,
+            r,
+        )),
+        None => None,
+    };
+    let upload_id = req.query_param("uploadId").unwrap_or_default();
+    let part = ops::upload_part_copy(s3, bucket, key, upload_id, n, (&sb, &sk), range, &conditions(req, "x-amz-copy-source-"))?;
+    let mut w = XmlWriter::new();
+    w.open_ns("CopyPartResult", NS).elem("LastModified", &iso8601_millis(part.last_modified)).elem("ETag", &quoted(&part.etag));
+    if let (Some(c), Some(a)) = (&part.checksum, s3.store.upload(bucket, key, upload_id)?.checksum_algorithm) {
+        w.elem(a.xml_name(), c);
+    }
+    w.close("CopyPartResult");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
+fn complete_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let upload_id = req.query_param("uploadId").unwrap_or_default();
+    let payload = payload(req)?;
+    let doc = parse_xml_body(&payload.data)?;
+    if doc.name != "CompleteMultipartUpload" {
+        return Err(S3Error::MalformedXml(format!("unexpected element <{}>", doc.name)));
+    }
+    let mut parts = Vec::new();
+    for p in doc.children_named("Part") {
+        let part_number = p
+            .child_text("PartNumber")
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| S3Error::MalformedXml("a <Part> has no valid <PartNumber>".into()))?;
+        let etag = p.child_text("ETag").unwrap_or_default().to_string();
+        let checksum = checksum::ALL.into_iter().find_map(|a| p.child_text(a.xml_name()).map(|v| (a, v.trim().to_string())));
+        parts.push(CompletedPart { part_number, etag, checksum });
+    }
+    // A full-object checksum of the whole upload may come as a header.
+    let full = checksum::ALL.into_iter().find_map(|a| req.header(a.header()).map(|v| (a, v.trim().to_string())));
+    let full = full.filter(|_| req.header("x-amz-checksum-type").is_some_and(|t| t.eq_ignore_ascii_case("FULL_OBJECT")));
+    let obj = ops::complete_multipart_upload(s3, bucket, key, upload_id, &parts, full)?;
+    let host = req.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let mut w = XmlWriter::new();
+    w.open_ns("CompleteMultipartUploadResult", NS)
+        .elem("Location", &format!("http://{host}/{bucket}/{}", url_encode(key).replace("%2F", "/")))
+        .elem("Bucket", bucket)
+        .elem("Key", key)
+        .elem("ETag", &quoted(&obj.etag));
+    if let Some(c) = &obj.checksum {
+        w.elem(c.algorithm.xml_name(), &c.value).elem("ChecksumType", c.kind.name());
+    }
+    w.close("CompleteMultipartUploadResult");
+    Ok(xml_response(StatusCode::OK, vec![("x-amz-server-side-encryption", "AES256".into())], w))
+}
+
+fn list_parts(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let upload_id = req.query_param("uploadId").unwrap_or_default();
+    let upload = s3.store.upload(bucket, key, upload_id)?;
+    let max = parse_max(req, "max-parts", 1000)?;
+    let marker: u32 = req.query_param("part-number-marker").and_then(|m| m.parse().ok()).unwrap_or(0);
+    let parts: Vec<_> = s3.store.parts(upload_id)?.into_iter().filter(|p| p.part_number > marker).collect();
+    let truncated = parts.len() > max;
+    let mut w = XmlWriter::new();
+    w.open_ns("ListPartsResult", NS).elem("Bucket", bucket).elem("Key", key).elem("UploadId", upload_id);
+    w.elem("PartNumberMarker", &marker.to_string());
+    let shown = &parts[..parts.len().min(max)];
+    if let Some(last) = shown.last() {
+        w.elem("NextPartNumberMarker", &last.part_number.to_string());
+    }
+    w.elem("MaxParts", &max.to_string()).elem("IsTruncated", if truncated { "true" } else { "false" });
+    for p in shown {
+        w.open("Part")
+            .elem("PartNumber", &p.part_number.to_string())
+            .elem("LastModified", &iso8601_millis(p.last_modified))
+            .elem("ETag", &quoted(&p.etag))
+            .elem("Size", &p.size.to_string());
+        if let (Some(a), Some(c)) = (upload.checksum_algorithm, &p.checksum) {
+            w.elem(a.xml_name(), c);
+        }
+        w.close("Part");
+    }
+    owner(&mut w, "Initiator");
+    owner(&mut w, "Owner");
+    w.elem("StorageClass", "STANDARD");
+    if let (Some(a), Some(t)) = (upload.checksum_algorithm, upload.checksum_type) {
+        w.elem("ChecksumAlgorithm", a.name()).elem("ChecksumType", t.name());
+    }
+    w.close("ListPartsResult");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
+fn list_multipart_uploads(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
+    let prefix = req.query_param("prefix").unwrap_or("");
+    let delimiter = req.query_param("delimiter");
+    let key_marker = req.query_param("key-marker").filter(|m| !m.is_empty());
+    let upload_id_marker = req.query_param("upload-id-marker").filter(|m| !m.is_empty());
+    let max = parse_max(req, "max-uploads", 1000)?;
+    let page = ops::list_multipart_uploads(s3, bucket, prefix, delimiter, key_marker, upload_id_marker, max)?;
+    let mut w = XmlWriter::new();
+    w.open_ns("ListMultipartUploadsResult", NS).elem("Bucket", bucket);
+    w.elem("KeyMarker", key_marker.unwrap_or("")).elem("UploadIdMarker", upload_id_marker.unwrap_or(""));
+    if page.truncated && let Some(last) = page.uploads.last() {
+        w.elem("NextKeyMarker", &last.key).elem("NextUploadIdMarker", &last.upload_id);
+    }
+    w.elem("Prefix", prefix);
+    if let Some(d) = delimiter {
+        w.elem("Delimiter", d);
+    }
+    w.elem("MaxUploads", &max.to_string()).elem("IsTruncated", if page.truncated { "true" } else { "false" });
+    for u in &page.uploads {
+        w.open("Upload").elem("Key", &u.key).elem("UploadId", &u.upload_id);
+        owner(&mut w, "Initiator");
+        owner(&mut w, "Owner");
+        w.elem("StorageClass", "STANDARD").elem("Initiated", &iso8601_millis(u.initiated));
+        if let Some(a) = u.checksum_algorithm {
+            w.elem("ChecksumAlgorithm", a.name());
+        }
+        w.close("Upload");
+    }
+    for p in &page.common_prefixes {
+        w.open("CommonPrefixes").elem("Prefix", p).close("CommonPrefixes");
+    }
+    w.close("ListMultipartUploadsResult");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_host_buckets() {
+        assert_eq!(bucket_from_host("mybucket.s3.localhost"), Some("mybucket"));
+        assert_eq!(bucket_from_host("my.bucket.localhost"), Some("my.bucket"));
+        assert_eq!(bucket_from_host("b.s3.us-east-1.amazonaws.com"), Some("b"));
+        assert_eq!(bucket_from_host("localhost"), None);
+        assert_eq!(bucket_from_host("127.0.0.1"), None);
+        assert_eq!(bucket_from_host("s3.localhost"), None);
+        assert_eq!(bucket_from_host("abc.execute-api.localhost"), None);
+    }
+
+    #[test]
+    fn tokens_round_trip() {
+        let t = encode_token(&ListEntry::CommonPrefix("a/".into()));
+        assert_eq!(decode_token(&t), Ok(("a/".to_string(), true)));
+        assert!(decode_token("!!!").is_err());
+        assert!(decode_token(&B64.encode("Xabc")).is_err());
+    }
+}
