@@ -38,6 +38,16 @@ impl XmlWriter {
         self
     }
 
+    /// Writes an empty `<name xmlns="ns"/>`.
+    pub fn empty_ns(&mut self, name: &str, ns: &str) -> &mut Self {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(" xmlns=\"");
+        self.out.push_str(ns);
+        self.out.push_str("\"/>");
+        self
+    }
+
     /// Closes `</name>`.
     pub fn close(&mut self, name: &str) -> &mut Self {
         self.out.push_str("</");
@@ -49,13 +59,13 @@ impl XmlWriter {
     /// Writes `<name>text</name>` with the text escaped.
     pub fn elem(&mut self, name: &str, text: &str) -> &mut Self {
         self.open(name);
-        self.out.push_str(&quick_xml::escape::escape(text));
+        self.out.push_str(&quick_xml::escape::partial_escape(text));
         self.close(name)
     }
 
     /// Writes escaped text inside the open element.
     pub fn text(&mut self, text: &str) -> &mut Self {
-        self.out.push_str(&quick_xml::escape::escape(text));
+        self.out.push_str(&quick_xml::escape::partial_escape(text));
         self
     }
 
@@ -170,7 +180,7 @@ mod tests {
     fn writer_escapes() {
         let mut w = XmlWriter::new();
         w.open("A").elem("B", "x<&>\"y").close("A");
-        assert!(w.finish().ends_with("<A><B>x&lt;&amp;&gt;&quot;y</B></A>"));
+        assert!(w.finish().ends_with("<A><B>x&lt;&amp;&gt;\"y</B></A>"));
     }
 
     #[test]

@@ -1,1 +1,9 @@
+//! The one integration-test binary: every test starts the real `firelocal` binary on a free
+//! port and talks to it with real clients (aws-sdk-rust, plain HTTP).
 
+mod common;
+mod s3_buckets;
+mod s3_listing;
+mod s3_multipart;
+mod s3_objects;
+mod server;

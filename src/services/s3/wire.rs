@@ -343,10 +343,12 @@ fn head_bucket(s3: &S3, bucket: &str) -> S3Result<HttpResponse> {
 fn get_bucket_location(s3: &S3, bucket: &str) -> S3Result<HttpResponse> {
     let b = s3.store.bucket(bucket)?;
     let mut w = XmlWriter::new();
-    let region = if b.region == "us-east-1" { "" } else { b.region.as_str() };
-    w.open_ns("LocationConstraint", NS);
-    w.text(region);
-    w.close("LocationConstraint");
+    if b.region == "us-east-1" {
+        // us-east-1 is the empty constraint, written as an empty element as S3 does.
+        w.empty_ns("LocationConstraint", NS);
+    } else {
+        w.open_ns("LocationConstraint", NS).text(&b.region).close("LocationConstraint");
+    }
     Ok(xml_response(StatusCode::OK, vec![], w))
 }
 

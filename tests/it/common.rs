@@ -1,0 +1,113 @@
+//! Starting the real binary and building clients for it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+/// A running firelocal process; killed on drop.
+pub struct Firelocal {
+    child: Option<Child>,
+    pub endpoint: String,
+    pub port: u16,
+}
+
+impl Firelocal {
+    /// Starts `firelocal serve --port 0` with extra arguments and waits for its banner.
+    pub fn start(extra: &[&str]) -> Firelocal {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_firelocal"))
+            .args(["serve", "--port", "0", "--log-level", "warn"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn firelocal");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("banner");
+        let endpoint = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no endpoint in banner {line:?}"))
+            .to_string();
+        let port = endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        Firelocal { child: Some(child), endpoint, port }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
+    pub fn stop(mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        None
+    }
+
+    /// An S3 client (path-style addressing) for this server.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.s3_in("us-east-1")
+    }
+
+    /// An S3 client signing for `region`.
+    pub fn s3_in(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .force_path_style(true)
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// A plain HTTP client.
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+}
+
+impl Drop for Firelocal {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The AWS error code of an SDK error.
+pub fn code<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or("<none>").to_string()
+}
+
+/// The HTTP status of an SDK service error.
+pub fn status<E, R: std::fmt::Debug>(e: &aws_sdk_s3::error::SdkError<E, R>) -> u16
+where
+    R: HasStatus,
+{
+    e.raw_response().map(|r| r.status_code()).unwrap_or(0)
+}
+
+/// Lets [`status`] read the raw response of any SDK error.
+pub trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// Creates a bucket and returns its name.
+pub async fn bucket(s3: &aws_sdk_s3::Client, name: &str) -> String {
+    s3.create_bucket().bucket(name).send().await.expect("create bucket");
+    name.to_string()
+}
