@@ -176,19 +176,33 @@ def _aws_env(endpoint, extra=None):
     return env
 
 
+# `--only-show-errors` is an option of these `aws s3` transfer commands only; the CLI rejects
+# it anywhere else ("Unknown options").
+_QUIET_S3_COMMANDS = {"cp", "mv", "rm", "sync"}
+
+
 @pytest.fixture(scope="session")
-def aws_cli(firelocal_endpoint):
-    """Runs the AWS CLI against firelocal; returns the CompletedProcess (never raises on failure)."""
+def aws_cli(firelocal_endpoint, tmp_path_factory):
+    """Runs the AWS CLI against firelocal; returns the CompletedProcess (raises only with check=True).
+
+    `aws s3 cp|mv|rm|sync` get `--only-show-errors` unless quiet=False.
+    """
     aws = VENV_BIN / "aws"
     if not aws.exists():
         found = subprocess.run(["which", "aws"], capture_output=True, text=True).stdout.strip()
         aws = Path(found) if found else aws
+    config = tmp_path_factory.mktemp("aws-config") / "config"
+    config.write_text(f"[default]\nregion = {REGION}\ns3 =\n    addressing_style = path\n")
 
-    def run(*args, check=False, timeout=120, cwd=None, extra_env=None):
-        cmd = [str(aws), "--only-show-errors", *[str(a) for a in args]]
+    def run(*args, check=False, timeout=120, cwd=None, extra_env=None, quiet=True):
+        args = [str(a) for a in args]
+        if quiet and len(args) >= 2 and args[0] == "s3" and args[1] in _QUIET_S3_COMMANDS:
+            args.insert(2, "--only-show-errors")
+        cmd = [str(aws), *args]
+        env = _aws_env(firelocal_endpoint, {"AWS_CONFIG_FILE": str(config), **(extra_env or {})})
         proc = subprocess.run(
             cmd,
-            env=_aws_env(firelocal_endpoint, extra_env),
+            env=env,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -11,6 +11,7 @@ pub use config::Config;
 
 /// Runs the server until SIGINT/SIGTERM: binds, prints the banner, serves, shuts down cleanly.
 pub async fn serve(config: Config) -> Result<(), String> {
+    let shutdown = server::shutdown_signal();
     let server = server::Server::bind(config.clone()).await?;
     let addr = server.local_addr().ok_or("the listener has no address")?;
     let services: Vec<&str> = server::router::SERVICES.iter().filter(|s| s.emulated).map(|s| s.name).collect();
@@ -27,7 +28,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         );
         let _ = out.flush();
     }
-    server.run(server::shutdown_signal()).await;
+    server.run(shutdown).await;
     tracing::info!("firelocal stopped");
     Ok(())
 }
