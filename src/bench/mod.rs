@@ -1,4 +1,231 @@
-//! `firelocal bench`: placeholder replaced below.
+//! `firelocal bench s3`: starts the real binary, measures startup-to-ready time and idle RSS,
+//! then drives PUT and GET of 1 KiB and 1 MiB objects at several concurrencies with its own
+//! keep-alive HTTP/1.1 load generator, and prints a Markdown table (requests/s, MB/s, p50/p99).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+/// Arguments of `firelocal bench`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {}
-pub fn run(_a: BenchArgs) -> Result<(), String> { Ok(()) }
+pub struct BenchArgs {
+    /// What to benchmark (only `s3` for now).
+    #[arg(default_value = "s3")]
+    pub target: String,
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 5.0)]
+    pub duration: f64,
+    /// Concurrency levels (connections), comma-separated.
+    #[arg(long, default_value = "1,32", value_delimiter = ',')]
+    pub connections: Vec<usize>,
+    /// How many cold starts to time.
+    #[arg(long, default_value_t = 20)]
+    pub starts: usize,
+    /// Log level of the server under test (`info` logs one line per request).
+    #[arg(long, default_value = "warn")]
+    pub server_log_level: String,
+}
+
+struct Spawned {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_server(log_level: &str) -> Result<(Spawned, Duration), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let mut child = Command::new(exe)
+        .args(["serve", "--port", "0", "--log-level", log_level])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+    let port: u16 = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .and_then(|u| u.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("no port in banner {line:?}"))?;
+    // Ready = the first health request answered.
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /_firelocal/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            let mut buf = [0u8; 12];
+            if s.read_exact(&mut buf).is_ok() && &buf[9..12] == b"200" {
+                break;
+            }
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            return Err("server did not become ready in 10 s".into());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    Ok((Spawned { child, port }, t0.elapsed()))
+}
+
+fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One scenario's figures.
+struct Figures {
+    requests: usize,
+    errors: usize,
+    secs: f64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+async fn connection_loop(
+    port: u16,
+    conn_id: usize,
+    method: http::Method,
+    size: usize,
+    deadline: Instant,
+) -> Result<(Vec<u32>, usize), String> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let payload = Bytes::from(vec![b'x'; size]);
+    let mut lat = Vec::with_capacity(100_000);
+    let mut errors = 0;
+    let mut i = 0usize;
+    while Instant::now() < deadline {
+        let (uri, body) = if method == http::Method::PUT {
+            (format!("/bench/put-{size}-{conn_id}-{}", i % 100), payload.clone())
+        } else {
+            (format!("/bench/get-{size}"), Bytes::new())
+        };
+        let req = http::Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .header("host", "localhost")
+            .body(Full::new(body))
+            .map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        sender.ready().await.map_err(|e| e.to_string())?;
+        let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+        let ok = resp.status().is_success();
+        let _ = resp.into_body().collect().await.map_err(|e| e.to_string())?;
+        lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        if !ok {
+            errors += 1;
+        }
+        i += 1;
+    }
+    Ok((lat, errors))
+}
+
+async fn run_scenario(port: u16, method: http::Method, size: usize, conns: usize, secs: f64) -> Result<Figures, String> {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(secs);
+    let tasks: Vec<_> = (0..conns).map(|c| tokio::spawn(connection_loop(port, c, method.clone(), size, deadline))).collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.map_err(|e| e.to_string())??;
+        all.extend(lat);
+        errors += e;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0) as u64;
+    Ok(Figures { requests: all.len(), errors, secs, p50_us: pct(0.50), p99_us: pct(0.99) })
+}
+
+async fn put_fixture(port: u16, key: &str, size: usize) -> Result<(), String> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .method("PUT")
+        .uri(key)
+        .header("host", "localhost")
+        .body(Full::new(Bytes::from(vec![b'x'; size])))
+        .map_err(|e| e.to_string())?;
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("PUT {key} gave {}", resp.status()));
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// Runs the benchmark and prints the figures.
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    if args.target != "s3" {
+        return Err(format!("unknown benchmark {:?} (available: s3)", args.target));
+    }
+    // Startup to ready.
+    let mut starts = Vec::new();
+    for _ in 0..args.starts.max(1) {
+        let (_server, t) = spawn_server("warn")?;
+        starts.push(t);
+    }
+    let (min, max) = (starts.iter().min().copied().unwrap_or_default(), starts.iter().max().copied().unwrap_or_default());
+    let (server, _) = spawn_server(&args.server_log_level)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let idle = rss_kib(server.child.id(), "VmRSS:");
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let port = server.port;
+    println!("## S3 benchmark (`firelocal bench s3 --duration {}`)\n", args.duration);
+    println!(
+        "- startup to first answered request: median {:.1} ms (min {:.1}, max {:.1}) over {} starts",
+        median(starts.clone()).as_secs_f64() * 1e3,
+        min.as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3,
+        starts.len()
+    );
+    println!("- idle RSS: {} MiB\n", idle.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0)));
+    println!("| operation | size | connections | requests/s | MB/s | p50 | p99 | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    rt.block_on(async {
+        put_fixture(port, "/bench", 0).await?;
+        for size in [1024usize, 1024 * 1024] {
+            put_fixture(port, &format!("/bench/get-{size}"), size).await?;
+            for method in [http::Method::PUT, http::Method::GET] {
+                for &c in &args.connections {
+                    let f = run_scenario(port, method.clone(), size, c, args.duration).await?;
+                    let rps = f.requests as f64 / f.secs;
+                    println!(
+                        "| {} | {} | {} | {:.0} | {:.1} | {:.2} ms | {:.2} ms | {} |",
+                        method,
+                        if size == 1024 { "1 KiB" } else { "1 MiB" },
+                        c,
+                        rps,
+                        rps * size as f64 / 1e6,
+                        f.p50_us as f64 / 1e3,
+                        f.p99_us as f64 / 1e3,
+                        f.errors
+                    );
+                }
+            }
+        }
+        Ok::<(), String>(())
+    })?;
+    let peak = rss_kib(server.child.id(), "VmHWM:");
+    println!("\n- peak RSS of the server during the run: {} MiB", peak.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0)));
+    Ok(())
+}

@@ -30,21 +30,21 @@ impl XmlWriter {
 
     /// Opens `<name xmlns="ns">`.
     pub fn open_ns(&mut self, name: &str, ns: &str) -> &mut Self {
-        self.out.push('<');
-        self.out.push_str(name);
-        self.out.push_str(" xmlns=\"");
-        self.out.push_str(ns);
-        self.out.push_str("\">");
-        self
+        self.start_ns(name, ns, ">")
     }
 
     /// Writes an empty `<name xmlns="ns"/>`.
     pub fn empty_ns(&mut self, name: &str, ns: &str) -> &mut Self {
+        self.start_ns(name, ns, "/>")
+    }
+
+    fn start_ns(&mut self, name: &str, ns: &str, end: &str) -> &mut Self {
         self.out.push('<');
         self.out.push_str(name);
         self.out.push_str(" xmlns=\"");
         self.out.push_str(ns);
-        self.out.push_str("\"/>");
+        self.out.push('"');
+        self.out.push_str(end);
         self
     }
 

@@ -191,13 +191,19 @@ pub fn payload(req: &AwsRequest) -> S3Result<Payload> {
     Ok(Payload { data: req.body.clone(), trailers: Vec::new() })
 }
 
+/// A checksum algorithm named in a header; an unknown name is InvalidRequest.
+fn algorithm_header(req: &AwsRequest, name: &str) -> S3Result<Option<Algorithm>> {
+    req.header(name)
+        .map(|a| Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported."))))
+        .transpose()
+}
+
 /// What the client claims about a payload's integrity, from headers and trailers.
 fn integrity(req: &AwsRequest, payload: &Payload) -> S3Result<Integrity> {
-    let algorithm = req
-        .header("x-amz-sdk-checksum-algorithm")
-        .or_else(|| req.header("x-amz-checksum-algorithm"))
-        .map(|a| Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported."))))
-        .transpose()?;
+    let algorithm = match algorithm_header(req, "x-amz-sdk-checksum-algorithm")? {
+        Some(a) => Some(a),
+        None => algorithm_header(req, "x-amz-checksum-algorithm")?,
+    };
     let mut expected = None;
     for a in checksum::ALL {
         let value = req
@@ -454,10 +460,7 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
         Some("REPLACE") => true,
         Some(other) => return Err(S3Error::InvalidArgument(format!("Unknown metadata directive: {other}"))),
     };
-    let checksum_algorithm = req
-        .header("x-amz-checksum-algorithm")
-        .map(|a| Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported."))))
-        .transpose()?;
+    let checksum_algorithm = algorithm_header(req, "x-amz-checksum-algorithm")?;
     let obj = ops::copy_object(
         s3,
         ops::CopyObjectInput {
@@ -616,10 +619,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
 // ------------------------------------------------------------------ multipart
 
 fn create_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let algorithm = req
-        .header("x-amz-checksum-algorithm")
-        .map(|a| Algorithm::parse(a).ok_or_else(|| S3Error::InvalidRequest(format!("Checksum algorithm {a} is not supported."))))
-        .transpose()?;
+    let algorithm = algorithm_header(req, "x-amz-checksum-algorithm")?;
     let kind = req
         .header("x-amz-checksum-type")
         .map(|t| ChecksumType::parse(t).ok_or_else(|| S3Error::InvalidRequest(format!("Value for x-amz-checksum-type header is invalid: {t}"))))
