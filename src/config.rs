@@ -1,6 +1,7 @@
 //! Server settings: from the command line or `FIRELOCAL_*` environment variables.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How `firelocal serve` runs.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,10 +21,48 @@ pub struct Config {
     /// Log filter: error, warn, info (one line per request), debug, trace, or a tracing filter.
     #[arg(long, env = "FIRELOCAL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Caps every Firehose buffer interval (e.g. `1s`, `250ms`), so tests never wait minutes.
+    #[arg(long, env = "FIRELOCAL_FIREHOSE_MAX_INTERVAL", value_parser = parse_duration)]
+    pub firehose_max_interval: Option<Duration>,
+}
+
+/// Parses `1s`, `250ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration (use e.g. 1s, 250ms, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("'{s}' has an unknown unit (use ms, s or m)")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("'{s}' is not a duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into() }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5h").is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod engine;
 pub mod protocol;
 pub mod server;
 pub mod services;

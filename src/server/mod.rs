@@ -49,7 +49,8 @@ impl Server {
                 (t.path().to_path_buf(), Some(t), false)
             }
         };
-        let services = Services::open(&dir, persistent, &config.region)?;
+        let opts = crate::services::Options { region: &config.region, firehose_max_interval: config.firehose_max_interval };
+        let services = Services::open(&dir, persistent, opts)?;
         let addr = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let state = Arc::new(AppState { services, config, started: Instant::now(), _tempdir: tempdir });
@@ -95,6 +96,8 @@ impl Server {
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await.is_err() {
             tracing::warn!("connections still open after 5 s; closing them");
         }
+        // Nothing accepted is lost: every Firehose buffer is delivered before exit.
+        self.state.services.shutdown().await;
     }
 }
 
@@ -140,11 +143,11 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Result<HttpResp
         host,
     };
 
-    if let Some(resp) = internal(&state, &areq) {
+    if let Some(resp) = internal(&state, &areq).await {
         return Ok(resp);
     }
     let route = router::route(&areq);
-    let (mut resp, operation) = dispatch(&state, &route, &areq);
+    let (mut resp, operation) = dispatch(&state, &route, &areq).await;
     stamp_request_id(&mut resp, route.protocol(), &areq.request_id);
     tracing::info!(
         target: "firelocal::request",
@@ -160,7 +163,7 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Result<HttpResp
 }
 
 /// firelocal's own endpoints under `/_firelocal/` and `/_localstack/health`.
-fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
+async fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
     if !(req.path.starts_with("/_firelocal/") || req.path.starts_with("/_localstack/")) {
         return None;
     }
@@ -168,6 +171,7 @@ fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
     match req.path.as_str() {
         "/_firelocal/health" if get => Some(health::firelocal(state.started.elapsed().as_millis())),
         "/_localstack/health" if get => Some(health::localstack()),
+        "/_firelocal/firehose/flush" if req.method == Method::POST => Some(firehose_flush(state, req).await),
         _ => Some(
             AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path))
                 .render(Protocol::RestJson1, &req.request_id, req.method == Method::HEAD),
@@ -175,9 +179,22 @@ fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
     }
 }
 
-fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpResponse, &'static str) {
+/// `POST /_firelocal/firehose/flush[?stream=NAME]`: delivers every buffer now and answers once
+/// the objects are in S3, with what each stream wrote.
+async fn firehose_flush(state: &AppState, req: &AwsRequest) -> HttpResponse {
+    match state.services.firehose.flush(req.query_param("stream")).await {
+        Ok(reports) => {
+            let body = serde_json::json!({ "streams": reports });
+            protocol::response(StatusCode::OK, vec![("content-type", "application/json".into())], bytes::Bytes::from(body.to_string()))
+        }
+        Err(e) => e.to_aws().render(Protocol::RestJson1, &req.request_id, false),
+    }
+}
+
+async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpResponse, &'static str) {
     match route {
         Route::Service(ServiceId::S3) => crate::services::s3::wire::handle(&state.services.s3, req),
+        Route::Service(ServiceId::Firehose) => crate::services::firehose::wire::handle(&state.services.firehose, req).await,
         Route::Service(id) => {
             let err = AwsError::service_not_emulated(id.info().name);
             (err.render(id.info().protocol, &req.request_id, req.method == Method::HEAD), "NotEmulated")

@@ -48,7 +48,7 @@ const fn info(
 /// Every service firelocal knows, emulated or not yet.
 pub const SERVICES: &[ServiceInfo] = &[
     info(ServiceId::S3, "s3", "s3", None, Protocol::RestXml, true),
-    info(ServiceId::Firehose, "firehose", "firehose", Some("Firehose_20150804"), Protocol::AwsJson1_1, false),
+    info(ServiceId::Firehose, "firehose", "firehose", Some("Firehose_20150804"), Protocol::AwsJson1_1, true),
     info(ServiceId::Lambda, "lambda", "lambda", None, Protocol::RestJson1, false),
     info(ServiceId::ApiGateway, "apigateway", "apigateway", None, Protocol::RestJson1, false),
     info(ServiceId::ExecuteApi, "execute-api", "execute-api", None, Protocol::RestJson1, false),
