@@ -67,6 +67,37 @@ impl Firelocal {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    /// A Firehose client for this server.
+    pub fn firehose(&self) -> aws_sdk_firehose::Client {
+        let conf = aws_sdk_firehose::Config::builder()
+            .behavior_version(aws_sdk_firehose::config::BehaviorVersion::latest())
+            .region(aws_sdk_firehose::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_firehose::config::Credentials::new("test", "test", None, None, "static"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_firehose::Client::from_conf(conf)
+    }
+
+    /// `POST /_firelocal/firehose/flush[?stream=NAME]`: the per-stream reports.
+    pub async fn flush(&self, stream: Option<&str>) -> serde_json::Value {
+        let url = match stream {
+            Some(s) => format!("{}/_firelocal/firehose/flush?stream={s}", self.endpoint),
+            None => format!("{}/_firelocal/firehose/flush", self.endpoint),
+        };
+        let r = self.http().post(url).send().await.expect("flush");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("flush report")
+    }
+
+    /// Kills the process with SIGKILL (no chance to flush).
+    pub fn kill9(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// A plain HTTP client.
     pub fn http(&self) -> reqwest::Client {
         reqwest::Client::new()

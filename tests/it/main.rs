@@ -2,6 +2,7 @@
 //! port and talks to it with real clients (aws-sdk-rust, plain HTTP).
 
 mod common;
+mod firehose;
 mod s3_buckets;
 mod s3_listing;
 mod s3_multipart;
