@@ -12,7 +12,8 @@ async fn health_endpoints_report_services() {
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     let v: serde_json::Value = fl.http().get(format!("{}/_localstack/health", fl.endpoint)).send().await.unwrap().json().await.unwrap();
     assert_eq!(v["services"]["s3"], "running");
-    assert_eq!(v["services"]["firehose"], "disabled");
+    assert_eq!(v["services"]["firehose"], "running");
+    assert_eq!(v["services"]["athena"], "disabled");
     let r = fl.http().get(format!("{}/_firelocal/nope", fl.endpoint)).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
