@@ -1,14 +1,17 @@
-//! `firelocal bench s3`: starts the real binary, measures startup-to-ready time and idle RSS,
+//! `firelocal bench s3|firehose`. `s3` starts the real binary, measures startup-to-ready time and idle RSS,
 //! then drives PUT and GET of 1 KiB and 1 MiB objects at several concurrencies with its own
 //! keep-alive HTTP/1.1 load generator, and prints a Markdown table (requests/s, MB/s, p50/p99).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+
+mod firehose;
 
 /// Arguments of `firelocal bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -28,11 +31,16 @@ pub struct BenchArgs {
     /// Log level of the server under test (`info` logs one line per request).
     #[arg(long, default_value = "warn")]
     pub server_log_level: String,
+    /// Run the server with a temporary `--data-dir` (durable state and the Firehose record log).
+    #[arg(long)]
+    pub persistent: bool,
 }
 
-struct Spawned {
-    child: Child,
-    port: u16,
+/// A server started for a benchmark; killed on drop.
+pub struct Spawned {
+    pub child: Child,
+    pub port: u16,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Drop for Spawned {
@@ -42,11 +50,18 @@ impl Drop for Spawned {
     }
 }
 
-fn spawn_server(log_level: &str) -> Result<(Spawned, Duration), String> {
+/// Starts `firelocal serve --port 0` (plus `extra`) and waits until it answers.
+pub fn spawn_server(log_level: &str, persistent: bool) -> Result<(Spawned, Duration), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let data = if persistent { Some(tempfile::tempdir().map_err(|e| e.to_string())?) } else { None };
+    let mut extra: Vec<String> = Vec::new();
+    if let Some(d) = &data {
+        extra.extend(["--data-dir".to_string(), d.path().display().to_string()]);
+    }
     let t0 = Instant::now();
     let mut child = Command::new(exe)
         .args(["serve", "--port", "0", "--log-level", log_level])
+        .args(&extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -75,50 +90,37 @@ fn spawn_server(log_level: &str) -> Result<(Spawned, Duration), String> {
         }
         std::thread::sleep(Duration::from_micros(200));
     }
-    Ok((Spawned { child, port }, t0.elapsed()))
+    Ok((Spawned { child, port, _data: data }, t0.elapsed()))
 }
 
-fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+/// A `/proc/<pid>/status` field in KiB (VmRSS, VmHWM).
+pub fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// One scenario's figures.
-struct Figures {
-    requests: usize,
-    errors: usize,
-    secs: f64,
-    p50_us: u64,
-    p99_us: u64,
+pub struct Figures {
+    pub requests: usize,
+    pub errors: usize,
+    pub secs: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
 }
 
-async fn connection_loop(
-    port: u16,
-    conn_id: usize,
-    method: http::Method,
-    size: usize,
-    deadline: Instant,
-) -> Result<(Vec<u32>, usize), String> {
+/// Builds the `i`-th request of connection `conn`.
+pub type RequestFactory = Arc<dyn Fn(usize, usize) -> Result<http::Request<Full<Bytes>>, String> + Send + Sync>;
+
+async fn connection_loop(port: u16, conn_id: usize, make: RequestFactory, deadline: Instant) -> Result<(Vec<u32>, usize), String> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let payload = Bytes::from(vec![b'x'; size]);
     let mut lat = Vec::with_capacity(100_000);
     let mut errors = 0;
     let mut i = 0usize;
     while Instant::now() < deadline {
-        let (uri, body) = if method == http::Method::PUT {
-            (format!("/bench/put-{size}-{conn_id}-{}", i % 100), payload.clone())
-        } else {
-            (format!("/bench/get-{size}"), Bytes::new())
-        };
-        let req = http::Request::builder()
-            .method(method.clone())
-            .uri(uri)
-            .header("host", "localhost")
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
+        let req = make(conn_id, i)?;
         let t = Instant::now();
         sender.ready().await.map_err(|e| e.to_string())?;
         let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
@@ -133,10 +135,11 @@ async fn connection_loop(
     Ok((lat, errors))
 }
 
-async fn run_scenario(port: u16, method: http::Method, size: usize, conns: usize, secs: f64) -> Result<Figures, String> {
+/// Drives `conns` keep-alive connections for `secs` seconds with requests from `make`.
+pub async fn run_scenario(port: u16, make: RequestFactory, conns: usize, secs: f64) -> Result<Figures, String> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
-    let tasks: Vec<_> = (0..conns).map(|c| tokio::spawn(connection_loop(port, c, method.clone(), size, deadline))).collect();
+    let tasks: Vec<_> = (0..conns).map(|c| tokio::spawn(connection_loop(port, c, make.clone(), deadline))).collect();
     let mut all = Vec::new();
     let mut errors = 0;
     for t in tasks {
@@ -150,7 +153,8 @@ async fn run_scenario(port: u16, method: http::Method, size: usize, conns: usize
     Ok(Figures { requests: all.len(), errors, secs, p50_us: pct(0.50), p99_us: pct(0.99) })
 }
 
-async fn put_fixture(port: u16, key: &str, size: usize) -> Result<(), String> {
+/// PUTs `size` bytes at `key`.
+pub async fn put_fixture(port: u16, key: &str, size: usize) -> Result<(), String> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
@@ -174,17 +178,22 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Runs the benchmark and prints the figures.
 pub fn run(args: BenchArgs) -> Result<(), String> {
-    if args.target != "s3" {
-        return Err(format!("unknown benchmark {:?} (available: s3)", args.target));
+    match args.target.as_str() {
+        "s3" => run_s3(args),
+        "firehose" => firehose::run(args),
+        other => Err(format!("unknown benchmark {other:?} (available: s3, firehose)")),
     }
+}
+
+fn run_s3(args: BenchArgs) -> Result<(), String> {
     // Startup to ready.
     let mut starts = Vec::new();
     for _ in 0..args.starts.max(1) {
-        let (_server, t) = spawn_server("warn")?;
+        let (_server, t) = spawn_server("warn", args.persistent)?;
         starts.push(t);
     }
     let (min, max) = (starts.iter().min().copied().unwrap_or_default(), starts.iter().max().copied().unwrap_or_default());
-    let (server, _) = spawn_server(&args.server_log_level)?;
+    let (server, _) = spawn_server(&args.server_log_level, args.persistent)?;
     std::thread::sleep(Duration::from_millis(300));
     let idle = rss_kib(server.child.id(), "VmRSS:");
 
@@ -207,7 +216,17 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             put_fixture(port, &format!("/bench/get-{size}"), size).await?;
             for method in [http::Method::PUT, http::Method::GET] {
                 for &c in &args.connections {
-                    let f = run_scenario(port, method.clone(), size, c, args.duration).await?;
+                    let m = method.clone();
+                    let payload = Bytes::from(vec![b'x'; size]);
+                    let make: RequestFactory = Arc::new(move |conn, i| {
+                        let (uri, body) = if m == http::Method::PUT {
+                            (format!("/bench/put-{size}-{conn}-{}", i % 100), payload.clone())
+                        } else {
+                            (format!("/bench/get-{size}"), Bytes::new())
+                        };
+                        http::Request::builder().method(m.clone()).uri(uri).header("host", "localhost").body(Full::new(body)).map_err(|e| e.to_string())
+                    });
+                    let f = run_scenario(port, make, c, args.duration).await?;
                     let rps = f.requests as f64 / f.secs;
                     println!(
                         "| {} | {} | {} | {:.0} | {:.1} | {:.2} ms | {:.2} ms | {} |",
