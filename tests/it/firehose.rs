@@ -497,3 +497,34 @@ async fn sigterm_delivers_every_buffer_before_exit() {
     assert_eq!(objs.len(), 1);
     assert_eq!(objs[0].1, b"bye");
 }
+
+#[tokio::test]
+async fn a_full_buffer_refuses_records_one_by_one_while_delivery_fails() {
+    let fl = Firelocal::start(&[]);
+    let (fh, s3) = (fl.firehose(), fl.s3());
+    fh.create_delivery_stream()
+        .delivery_stream_name("full")
+        .extended_s3_destination_configuration(dest("later").buffering_hints(BufferingHints::builder().size_in_mbs(1).interval_in_seconds(900).build()).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rec = |n: usize, c: u8| Record::builder().data(Blob::new(vec![c; n])).build().unwrap();
+    fh.put_record_batch().delivery_stream_name("full").set_records(Some((0..3).map(|_| rec(400_000, b'a')).collect())).send().await.unwrap();
+    let report = fl.flush(None).await;
+    assert_eq!(report["streams"]["full"]["pending_records"], 3);
+    // The buffer may now hold 4 x SizeInMBs: 2.8 MB more fit, the fourth 900 KB record does not.
+    let out = fh.put_record_batch().delivery_stream_name("full").set_records(Some((0..4).map(|_| rec(900_000, b'b')).collect())).send().await.unwrap();
+    assert_eq!(out.failed_put_count(), 1);
+    let r = out.request_responses();
+    assert!(r[..3].iter().all(|x| x.record_id().is_some() && x.error_code().is_none()));
+    assert_eq!(r[3].error_code(), Some("ServiceUnavailableException"));
+    assert!(r[3].record_id().is_none());
+    let e = fh.put_record().delivery_stream_name("full").record(rec(900_000, b'c')).send().await.unwrap_err();
+    assert_eq!(code(&e), "ServiceUnavailableException");
+    // Every accepted record is delivered once the bucket exists.
+    bucket(&s3, "later").await;
+    let report = fl.flush(None).await;
+    assert_eq!(report["streams"]["full"]["pending_records"], 0);
+    let total: usize = objects(&s3, "later", "").await.iter().map(|(_, b)| b.len()).sum();
+    assert_eq!(total, 3 * 400_000 + 3 * 900_000);
+}

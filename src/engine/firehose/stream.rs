@@ -32,14 +32,12 @@ pub struct FlushReport {
 pub enum PutError {
     /// The stream's task is gone (the stream is being deleted).
     Gone,
-    /// The buffer is over its bound because deliveries keep failing.
-    Backpressure,
     /// The durable log could not be written.
     Log(String),
 }
 
 enum Command {
-    Put(Vec<Record>, oneshot::Sender<Result<(), PutError>>),
+    Put(Vec<Record>, oneshot::Sender<Result<usize, PutError>>),
     Flush(oneshot::Sender<FlushReport>),
     Reconfigure(Arc<DeliveryConfig>, oneshot::Sender<FlushReport>),
     Stop { destroy_log: bool, done: oneshot::Sender<FlushReport> },
@@ -52,8 +50,10 @@ pub struct StreamHandle {
 }
 
 impl StreamHandle {
-    /// Accepts records (logged first when persistent); returns once they are safe.
-    pub async fn put(&self, records: Vec<Record>) -> Result<(), PutError> {
+    /// Offers records; returns how many (a prefix of them) were accepted and are safe (logged
+    /// first when persistent). Fewer than all only while deliveries keep failing and the buffer
+    /// is at its bound: the rest are refused, never dropped after acceptance.
+    pub async fn put(&self, records: Vec<Record>) -> Result<usize, PutError> {
         let (ack, rx) = oneshot::channel();
         self.tx.send(Command::Put(records, ack)).await.map_err(|_| PutError::Gone)?;
         rx.await.map_err(|_| PutError::Gone)?
@@ -111,6 +111,13 @@ struct Task {
     last_error: Option<String>,
 }
 
+/// A delivery running on a blocking thread while the task keeps accepting records.
+struct Inflight {
+    handle: tokio::task::JoinHandle<Outcome>,
+    /// Log segments holding the records being delivered.
+    segments: Vec<u64>,
+}
+
 /// Starts a stream's task. With `log_dir`, records left by an earlier run are replayed into the
 /// buffer (and delivered on the next flush).
 pub fn spawn(cfg: Arc<DeliveryConfig>, settings: EngineSettings, log_dir: Option<PathBuf>) -> std::io::Result<StreamHandle> {
@@ -135,6 +142,15 @@ pub fn spawn(cfg: Arc<DeliveryConfig>, settings: EngineSettings, log_dir: Option
     Ok(StreamHandle { tx })
 }
 
+/// Merges a later report into an earlier one.
+fn merge(mut a: FlushReport, b: FlushReport) -> FlushReport {
+    a.objects.extend(b.objects);
+    a.error_objects.extend(b.error_objects);
+    a.pending_records = b.pending_records;
+    a.error = b.error.or(a.error);
+    a
+}
+
 impl Task {
     fn interval(&self) -> Duration {
         match self.settings.max_interval {
@@ -149,54 +165,89 @@ impl Task {
         Some(self.retry_at.unwrap_or(oldest + self.interval()))
     }
 
+    /// While deliveries fail, the buffer may hold this much before new records are refused.
+    fn bound(&self) -> usize {
+        self.cfg.size_bytes.saturating_mul(4)
+    }
+
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut inflight: Option<Inflight> = None;
         loop {
-            let due = self.due();
-            let cmd = tokio::select! {
-                cmd = rx.recv() => cmd,
-                _ = async { if let Some(d) = due { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => {
-                    self.deliver().await;
-                    continue;
-                }
-            };
-            let Some(cmd) = cmd else {
-                // Every handle is gone: deliver what is left and end.
-                self.deliver().await;
-                return;
-            };
-            match cmd {
-                Command::Put(records, ack) => {
-                    let result = self.accept(records);
-                    let _ = ack.send(result);
-                    if self.buffered_bytes >= self.cfg.size_bytes && self.retry_at.is_none() {
-                        self.deliver().await;
+            let due = if inflight.is_none() { self.due() } else { None };
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else {
+                        // Every handle is gone: deliver what is left and end.
+                        self.flush(&mut inflight).await;
+                        return;
+                    };
+                    match cmd {
+                        Command::Put(records, ack) => {
+                            // A full buffer waits for the delivery in flight, then starts its own:
+                            // memory stays within about twice the buffer size.
+                            if self.buffered_bytes >= self.cfg.size_bytes && self.retry_at.is_none() {
+                                if inflight.is_some() {
+                                    self.finish(&mut inflight).await;
+                                }
+                                if self.retry_at.is_none() {
+                                    inflight = self.start();
+                                }
+                            }
+                            let _ = ack.send(self.accept(records));
+                            if self.buffered_bytes >= self.cfg.size_bytes && self.retry_at.is_none() && inflight.is_none() {
+                                inflight = self.start();
+                            }
+                        }
+                        Command::Flush(done) => {
+                            let _ = done.send(self.flush(&mut inflight).await);
+                        }
+                        Command::Reconfigure(cfg, done) => {
+                            let report = self.flush(&mut inflight).await;
+                            self.cfg = cfg;
+                            let _ = done.send(report);
+                        }
+                        Command::Stop { destroy_log, done } => {
+                            let report = if destroy_log {
+                                self.finish(&mut inflight).await;
+                                FlushReport::default()
+                            } else {
+                                self.flush(&mut inflight).await
+                            };
+                            if destroy_log && let Some(log) = self.log.take() {
+                                log.destroy();
+                            }
+                            let _ = done.send(report);
+                            return;
+                        }
                     }
                 }
-                Command::Flush(done) => {
-                    let report = self.deliver().await;
-                    let _ = done.send(report);
+                _ = async { match due { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending::<()>().await } } => {
+                    inflight = self.start();
                 }
-                Command::Reconfigure(cfg, done) => {
-                    let report = self.deliver().await;
-                    self.cfg = cfg;
-                    let _ = done.send(report);
-                }
-                Command::Stop { destroy_log, done } => {
-                    let report = if destroy_log { FlushReport::default() } else { self.deliver().await };
-                    if destroy_log && let Some(log) = self.log.take() {
-                        log.destroy();
+                result = async { match inflight.as_mut() { Some(i) => (&mut i.handle).await, None => std::future::pending().await } } => {
+                    if let Some(done) = inflight.take() {
+                        self.complete(done.segments, result);
                     }
-                    let _ = done.send(report);
-                    return;
                 }
             }
         }
     }
 
-    fn accept(&mut self, records: Vec<Record>) -> Result<(), PutError> {
-        // Deliveries are failing and the buffer is well past its size: push back (nothing is lost).
-        if self.retry_at.is_some() && self.buffered_bytes > self.cfg.size_bytes.saturating_mul(4).max(64 << 20) {
-            return Err(PutError::Backpressure);
+    /// Accepts records (logging them first); returns how many were taken.
+    fn accept(&mut self, mut records: Vec<Record>) -> Result<usize, PutError> {
+        if self.retry_at.is_some() {
+            // Deliveries are failing: take only what fits under the bound (nothing is lost).
+            let mut room = self.bound().saturating_sub(self.buffered_bytes);
+            let fits = records.iter().take_while(|r| {
+                let ok = r.data.len() <= room;
+                room = room.saturating_sub(r.data.len());
+                ok
+            });
+            let n = fits.count();
+            records.truncate(n);
+        }
+        if records.is_empty() {
+            return Ok(0);
         }
         if let Some(log) = &mut self.log {
             log.append(&records).map_err(|e| PutError::Log(e.to_string()))?;
@@ -205,43 +256,61 @@ impl Task {
             self.oldest = Some(Instant::now());
         }
         self.buffered_bytes += records.iter().map(|r| r.data.len()).sum::<usize>();
+        let n = records.len();
         self.buffer.extend(records);
-        Ok(())
+        Ok(n)
     }
 
-    /// Delivers the whole buffer (on a blocking thread); failed records return to the buffer.
-    async fn deliver(&mut self) -> FlushReport {
+    /// Starts delivering the buffer on a blocking thread (new records go to a fresh buffer and
+    /// log segment meanwhile).
+    fn start(&mut self) -> Option<Inflight> {
         if self.buffer.is_empty() {
-            return FlushReport { error: self.last_error.clone(), ..Default::default() };
+            return None;
         }
         let records = std::mem::take(&mut self.buffer);
         self.buffered_bytes = 0;
         self.oldest = None;
-        let mut segments = std::mem::take(&mut self.segments);
+        self.retry_at = None;
+        let segments = std::mem::take(&mut self.segments);
         if let Some(log) = &mut self.log {
             match log.rotate() {
                 Ok(_) => self.segments = vec![log.current()],
                 Err(e) => {
+                    // Keep appending to the same segment; it stays until everything in it is delivered.
                     tracing::warn!(stream = %self.cfg.stream_name, error = %e, "could not rotate the record log");
                     self.segments = segments.clone();
                 }
             }
         }
         let (cfg, s3) = (self.cfg.clone(), self.settings.s3.clone());
-        let outcome = match tokio::task::spawn_blocking(move || deliver::deliver(&cfg, &s3, records)).await {
+        let handle = tokio::task::spawn_blocking(move || deliver::deliver(&cfg, &s3, records));
+        Some(Inflight { handle, segments })
+    }
+
+    /// Waits for the delivery in flight and books its outcome: delivered segments are deleted;
+    /// failed records go back to the front of the buffer for a retry.
+    async fn finish(&mut self, inflight: &mut Option<Inflight>) -> FlushReport {
+        let Some(Inflight { handle, segments }) = inflight.take() else {
+            return FlushReport { pending_records: self.buffer.len(), error: self.last_error.clone(), ..Default::default() };
+        };
+        let result = handle.await;
+        self.complete(segments, result)
+    }
+
+    /// Books a finished delivery's outcome.
+    fn complete(&mut self, mut segments: Vec<u64>, result: Result<Outcome, tokio::task::JoinError>) -> FlushReport {
+        let outcome = match result {
             Ok(o) => o,
             Err(e) => Outcome { error: Some(format!("delivery task failed: {e}")), ..Default::default() },
         };
         let pending = outcome.undelivered.len();
         if outcome.undelivered.is_empty() {
             if let Some(log) = &self.log {
-                log.remove(&segments);
+                log.remove(&segments.into_iter().filter(|s| !self.segments.contains(s)).collect::<Vec<_>>());
             }
             self.failures = 0;
-            self.retry_at = None;
             self.last_error = None;
         } else {
-            // Keep the failed records (and the segments that hold them) ahead of newer ones.
             self.failures += 1;
             let backoff = Duration::from_millis(500u64.saturating_mul(1 << self.failures.min(4))).min(Duration::from_secs(5));
             self.retry_at = Some(Instant::now() + backoff);
@@ -253,8 +322,25 @@ impl Task {
             self.buffer = undelivered;
             self.oldest = Some(Instant::now());
             segments.append(&mut self.segments);
+            segments.sort_unstable();
+            segments.dedup();
             self.segments = segments;
         }
-        FlushReport { objects: outcome.objects, error_objects: outcome.error_objects, pending_records: pending, error: outcome.error }
+        FlushReport {
+            objects: outcome.objects,
+            error_objects: outcome.error_objects,
+            pending_records: pending,
+            error: outcome.error,
+        }
+    }
+
+    /// Delivers everything now: the delivery in flight, then the buffer.
+    async fn flush(&mut self, inflight: &mut Option<Inflight>) -> FlushReport {
+        let first = self.finish(inflight).await;
+        *inflight = self.start();
+        let second = self.finish(inflight).await;
+        let mut report = merge(first, second);
+        report.pending_records = self.buffer.len();
+        report
     }
 }

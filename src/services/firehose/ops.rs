@@ -30,6 +30,11 @@ pub const DESTINATION_ID: &str = "destinationId-000000000001";
 pub const CREATING_FOR_MS: i64 = 100;
 /// The account every resource belongs to.
 pub const ACCOUNT: &str = "000000000000";
+/// What a refused record is told, as AWS says it when a stream is throttled.
+const SLOW_DOWN: &str = "Slow down. The delivery stream cannot deliver to its destination and its buffer is full.";
+
+/// One record's fate in PutRecord/PutRecordBatch: its id, or an error code and message.
+pub type PutOutcome = Result<String, (&'static str, &'static str)>;
 
 struct Entry {
     stream: DeliveryStream,
@@ -465,8 +470,9 @@ impl Firehose {
     }
 
     /// PutRecord / PutRecordBatch: checks the limits, then hands the records to the stream's task,
-    /// which logs them (when persistent) before this returns. Returns one record id per record.
-    pub async fn put_records(&self, name: &str, data: Vec<Bytes>, batch: bool) -> FirehoseResult<Vec<String>> {
+    /// which logs them (when persistent) before this returns. Returns, per record in order, its
+    /// id or the error that refused it (only while deliveries fail and the buffer is full).
+    pub async fn put_records(&self, name: &str, data: Vec<Bytes>, batch: bool) -> FirehoseResult<Vec<PutOutcome>> {
         let field = if batch { "records" } else { "record" };
         if batch && data.is_empty() {
             return Err(FirehoseError::validation(field, "[]", "Member must have length greater than or equal to 1"));
@@ -487,14 +493,14 @@ impl Firehose {
         let arrival_ms = now_millis();
         let records: Vec<Record> = data.into_iter().map(|data| Record { arrival_ms, data }).collect();
         let n = records.len();
-        handle.put(records).await.map_err(|e| match e {
+        let accepted = handle.put(records).await.map_err(|e| match e {
             PutError::Gone => FirehoseError::ResourceNotFound(format!("Firehose {name} under account {ACCOUNT} not found.")),
-            PutError::Backpressure => FirehoseError::ServiceUnavailable(format!(
-                "Firehose {name} cannot deliver to its destination and its buffer is full. Back off and retry the operation."
-            )),
             PutError::Log(e) => FirehoseError::ServiceUnavailable(format!("could not log the records durably: {e}")),
         })?;
-        Ok((0..n).map(|_| record_id()).collect())
+        if accepted == 0 {
+            return Err(FirehoseError::ServiceUnavailable(SLOW_DOWN.into()));
+        }
+        Ok((0..n).map(|i| if i < accepted { Ok(record_id()) } else { Err(("ServiceUnavailableException", SLOW_DOWN)) }).collect())
     }
 
     /// Delivers every buffer (or one stream's) now; returns what each delivered.

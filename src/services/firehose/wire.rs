@@ -164,15 +164,23 @@ async fn run(fh: &Firehose, op: &str, body: &[u8]) -> Result<Value, AwsError> {
         }
         "PutRecord" => {
             let input: PutRecordInput = parse(body)?;
-            let ids = fh.put_records(&input.delivery_stream_name, vec![input.record.data], false).await.map_err(aws)?;
-            Ok(json!({ "RecordId": ids.first(), "Encrypted": false }))
+            let outcomes = fh.put_records(&input.delivery_stream_name, vec![input.record.data], false).await.map_err(aws)?;
+            let id = outcomes.into_iter().next().and_then(Result::ok);
+            Ok(json!({ "RecordId": id, "Encrypted": false }))
         }
         "PutRecordBatch" => {
             let input: PutRecordBatchInput = parse(body)?;
             let data = input.records.into_iter().map(|r| r.data).collect();
-            let ids = fh.put_records(&input.delivery_stream_name, data, true).await.map_err(aws)?;
-            let responses: Vec<Value> = ids.into_iter().map(|id| json!({ "RecordId": id })).collect();
-            Ok(json!({ "FailedPutCount": 0, "Encrypted": false, "RequestResponses": responses }))
+            let outcomes = fh.put_records(&input.delivery_stream_name, data, true).await.map_err(aws)?;
+            let failed = outcomes.iter().filter(|o| o.is_err()).count();
+            let responses: Vec<Value> = outcomes
+                .into_iter()
+                .map(|o| match o {
+                    Ok(id) => json!({ "RecordId": id }),
+                    Err((code, message)) => json!({ "ErrorCode": code, "ErrorMessage": message }),
+                })
+                .collect();
+            Ok(json!({ "FailedPutCount": failed, "Encrypted": false, "RequestResponses": responses }))
         }
         "TagDeliveryStream" => {
             let input: TagInput = parse(body)?;
