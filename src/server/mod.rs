@@ -1,6 +1,7 @@
 //! The one listener: accepts connections, reads each request, answers firelocal's own endpoints,
 //! routes the rest to a service, stamps request ids, and logs one line per request.
 
+pub mod expect;
 pub mod health;
 pub mod router;
 
@@ -79,9 +80,11 @@ impl Server {
                     };
                     let _ = stream.set_nodelay(true);
                     let state = self.state.clone();
+                    let flag = expect::ContinueFlag::default();
+                    let io = expect::ContinueIo::new(stream, flag.clone());
                     let conn = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service_fn(move |req| handle(state.clone(), req)));
+                        .serve_connection(TokioIo::new(io), service_fn(move |req| handle(state.clone(), flag.clone(), req)));
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
@@ -106,9 +109,12 @@ fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
+    if expect::needs_continue(&parts) {
+        flag.request();
+    }
     let request_id = request_id();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),

@@ -85,3 +85,26 @@ async fn ephemeral_state_is_gone_after_exit() {
     let fl = Firelocal::start(&[]);
     assert!(fl.s3().head_bucket().bucket("gone").send().await.is_err());
 }
+
+/// botocore waits for `100 Continue` even on an empty PUT, as S3 sends it; without it the next
+/// request on the same keep-alive connection hangs.
+#[tokio::test]
+async fn expect_continue_is_answered_for_empty_bodies() {
+    use std::io::{Read, Write};
+    let fl = Firelocal::start(&[]);
+    fl.s3().create_bucket().bucket("expect").send().await.unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", fl.port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    for key in ["empty", "again"] {
+        write!(s, "PUT /expect/{key} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&got).contains("content-length: 0\r\n") || !got.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), "{text}");
+    }
+}
