@@ -42,8 +42,18 @@ async fn bucket_lifecycle() {
 async fn bucket_errors() {
     let fl = Firelocal::start(&[]);
     let s3 = fl.s3();
+    // Re-creating a bucket you own: 200 in us-east-1 (AWS's legacy behaviour), 409 elsewhere.
     s3.create_bucket().bucket("dup").send().await.unwrap();
-    let e = s3.create_bucket().bucket("dup").send().await.unwrap_err();
+    s3.create_bucket().bucket("dup").send().await.unwrap();
+    let eu = fl.s3_in("eu-west-1");
+    let in_eu = || {
+        eu.create_bucket()
+            .bucket("dup-eu")
+            .create_bucket_configuration(CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::EuWest1).build())
+            .send()
+    };
+    in_eu().await.unwrap();
+    let e = in_eu().await.unwrap_err();
     assert_eq!((code(&e), status(&e)), ("BucketAlreadyOwnedByYou".into(), 409));
     for bad in ["ab", "Upper", "under_score", "-dash", "a..b", "10.0.0.1"] {
         let e = s3.create_bucket().bucket(bad).send().await.unwrap_err();

@@ -21,6 +21,8 @@ pub enum S3Error {
     EntityTooSmall,
     EntityTooLarge,
     KeyTooLong,
+    InvalidStorageClass,
+    InvalidObjectState(String),
     MetadataTooLarge,
     MalformedXml(String),
     BadDigest(String),
@@ -72,6 +74,13 @@ impl S3Error {
             EntityTooSmall => AwsError::new(bad, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size."),
             EntityTooLarge => AwsError::new(bad, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."),
             KeyTooLong => AwsError::new(bad, "KeyTooLongError", "Your key is too long"),
+            InvalidStorageClass => AwsError::new(bad, "InvalidStorageClass", "The storage class you specified is not valid"),
+            InvalidObjectState(class) => AwsError::new(
+                StatusCode::FORBIDDEN,
+                "InvalidObjectState",
+                "The operation is not valid for the object's storage class",
+            )
+            .with("StorageClass", class),
             MetadataTooLarge => AwsError::new(bad, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size."),
             MalformedXml(why) => AwsError::new(
                 bad,

@@ -8,6 +8,27 @@ use super::error::{S3Error, S3Result};
 use super::store::{BucketRow, Checksum, ChecksumType, Data, ObjectMeta, ObjectRow, PartRow, Store, UploadRow};
 use crate::protocol::time::now_millis;
 
+/// Now, to the whole second: S3 keeps LastModified with second precision, so listings
+/// (`...:05.000Z`) and the `Last-Modified` header agree.
+fn now_seconds() -> i64 {
+    now_millis() / 1000 * 1000
+}
+
+/// The storage classes S3 accepts in `x-amz-storage-class`.
+pub const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE",
+    "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
+];
+
+/// Validates a storage class; `STANDARD` is stored as none (S3 does not echo it).
+pub fn storage_class(value: Option<&str>) -> S3Result<Option<String>> {
+    match value {
+        None | Some("STANDARD") => Ok(None),
+        Some(c) if STORAGE_CLASSES.contains(&c) => Ok(Some(c.to_string())),
+        Some(_) => Err(S3Error::InvalidStorageClass),
+    }
+}
+
 /// S3's limits.
 pub const MAX_KEY_BYTES: usize = 1024;
 pub const MAX_USER_METADATA_BYTES: usize = 2048;
@@ -208,8 +229,19 @@ pub fn create_bucket(s3: &S3, bucket: &str, constraint: Option<&str>, signing_re
         None => "us-east-1".to_string(),
     };
     let now = now_millis();
-    s3.store.create_bucket(bucket, &region, now)?;
-    Ok(BucketRow { name: bucket.to_string(), region, created: now })
+    match s3.store.create_bucket(bucket, &region, now) {
+        // "For legacy compatibility, if you re-create an existing bucket that you already own in
+        // the North Virginia Region, Amazon S3 returns 200 OK."
+        Err(S3Error::BucketAlreadyOwnedByYou(_)) if region == "us-east-1" => {
+            let existing = s3.store.bucket(bucket)?;
+            if existing.region == "us-east-1" {
+                return Ok(existing);
+            }
+            Err(S3Error::BucketAlreadyOwnedByYou(bucket.to_string()))
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(BucketRow { name: bucket.to_string(), region, created: now }),
+    }
 }
 
 // ---------------------------------------------------------------- objects
@@ -251,7 +283,7 @@ pub fn put_object(s3: &S3, input: PutObjectInput) -> S3Result<ObjectRow> {
         key: input.key,
         size,
         etag,
-        last_modified: now_millis(),
+        last_modified: now_seconds(),
         meta: input.meta,
         checksum: checksum.map(|(algorithm, value)| Checksum { algorithm, value, kind: ChecksumType::FullObject }),
         parts_count: None,
@@ -286,14 +318,19 @@ fn conditional_write(current: Option<&ObjectRow>, key: &str, if_none_match: Opti
 }
 
 /// GetObject / HeadObject: the object, checked against the conditions, and the resolved range.
+/// Archived objects (GLACIER, DEEP_ARCHIVE) can be inspected (`head`) but not read.
 pub fn get_object(
     s3: &S3,
     bucket: &str,
     key: &str,
     conditions: &Conditions,
     range: Option<(ByteRange, &str)>,
+    head: bool,
 ) -> S3Result<(ObjectRow, Option<(u64, u64)>)> {
     let obj = s3.store.object(bucket, key)?;
+    if !head && let Some(c) = obj.meta.storage_class.as_deref().filter(|c| ["GLACIER", "DEEP_ARCHIVE"].contains(c)) {
+        return Err(S3Error::InvalidObjectState(c.to_string()));
+    }
     conditions.check(&obj)?;
     let range = match range {
         Some((r, raw)) => Some(r.resolve(obj.size, raw)?),
@@ -335,6 +372,8 @@ pub struct CopyObjectInput {
     pub replace_meta: Option<ObjectMeta>,
     /// A checksum algorithm requested for the new object.
     pub checksum_algorithm: Option<Algorithm>,
+    /// `x-amz-storage-class` of the copy (`Some(None)` is STANDARD); `None` keeps the source's.
+    pub storage_class: Option<Option<String>>,
 }
 
 /// CopyObject: copies bytes and (by default) metadata.
@@ -343,7 +382,8 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
     s3.store.bucket(&input.bucket)?;
     let src = s3.store.object(&input.source_bucket, &input.source_key)?;
     input.source_conditions.check_copy_source(&src)?;
-    if input.source_bucket == input.bucket && input.source_key == input.key && input.replace_meta.is_none() && input.checksum_algorithm.is_none() {
+    let same_class = input.storage_class.as_ref().is_none_or(|c| c.as_deref() == src.meta.storage_class.as_deref());
+    if input.source_bucket == input.bucket && input.source_key == input.key && input.replace_meta.is_none() && input.checksum_algorithm.is_none() && same_class {
         return Err(S3Error::InvalidRequest(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
         ));
@@ -355,12 +395,16 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
         (None, Some(c)) => Some(Checksum { algorithm: c.algorithm, value: c.algorithm.checksum(&bytes), kind: ChecksumType::FullObject }),
         (None, None) => None,
     };
-    let meta = match input.replace_meta {
+    let mut meta = match input.replace_meta {
         Some(m) => {
             check_metadata(&m)?;
             m
         }
         None => src.meta.clone(),
+    };
+    meta.storage_class = match input.storage_class {
+        Some(c) => c,
+        None => src.meta.storage_class.clone(),
     };
     let etag = if src.parts_count.is_some() { checksum::md5_hex(&bytes) } else { src.etag.clone() };
     let data = s3.store.write_data(bytes)?;
@@ -368,7 +412,7 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
         key: input.key,
         size: src.size,
         etag,
-        last_modified: now_millis(),
+        last_modified: now_seconds(),
         meta,
         checksum,
         parts_count: None,
@@ -527,7 +571,7 @@ fn store_part(s3: &S3, upload_id: &str, part_number: u32, body: Bytes, checksum:
     let size = body.len() as u64;
     let etag = checksum::md5_hex(&body);
     let data = s3.store.write_data(body)?;
-    let part = PartRow { part_number, size, etag, last_modified: now_millis(), checksum, data: data.clone() };
+    let part = PartRow { part_number, size, etag, last_modified: now_seconds(), checksum, data: data.clone() };
     if let Err(e) = s3.store.put_part(upload_id, &part) {
         s3.store.drop_data(&data);
         return Err(e);
@@ -660,7 +704,7 @@ pub fn complete_multipart_upload(
         key: key.to_string(),
         size,
         etag: checksum::multipart_etag(&chosen.iter().map(|p| p.etag.clone()).collect::<Vec<_>>()),
-        last_modified: now_millis(),
+        last_modified: now_seconds(),
         meta: upload.meta.clone(),
         checksum,
         parts_count: Some(chosen.len() as u32),

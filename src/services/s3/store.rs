@@ -26,6 +26,9 @@ pub struct ObjectMeta {
     pub expires: Option<String>,
     /// `x-amz-meta-*` pairs, names lower-cased and without the prefix.
     pub user: Vec<(String, String)>,
+    /// The storage class when not STANDARD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
 }
 
 /// Whether an object's checksum covers the whole object or is a checksum of part checksums.

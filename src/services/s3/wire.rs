@@ -220,8 +220,9 @@ fn integrity(req: &AwsRequest, payload: &Payload) -> S3Result<Integrity> {
     Ok(Integrity { content_md5: req.header("content-md5").map(str::to_string), algorithm, expected })
 }
 
-/// Content-* headers and `x-amz-meta-*` of a request, as stored with an object.
-fn object_meta(req: &AwsRequest) -> ObjectMeta {
+/// Content-* headers, `x-amz-meta-*` and `x-amz-storage-class` of a request, as stored with an
+/// object.
+fn object_meta(req: &AwsRequest) -> S3Result<ObjectMeta> {
     let h = |n: &str| req.header(n).map(str::to_string);
     let content_encoding = req.header("content-encoding").and_then(|ce| {
         let rest: Vec<&str> = ce.split(',').map(str::trim).filter(|t| !t.eq_ignore_ascii_case("aws-chunked") && !t.is_empty()).collect();
@@ -236,7 +237,7 @@ fn object_meta(req: &AwsRequest) -> ObjectMeta {
         })
         .collect();
     user.sort();
-    ObjectMeta {
+    Ok(ObjectMeta {
         content_type: h("content-type"),
         content_encoding,
         content_disposition: h("content-disposition"),
@@ -244,7 +245,8 @@ fn object_meta(req: &AwsRequest) -> ObjectMeta {
         cache_control: h("cache-control"),
         expires: h("expires"),
         user,
-    }
+        storage_class: ops::storage_class(req.header("x-amz-storage-class"))?,
+    })
 }
 
 fn parse_xml_body(body: &[u8]) -> S3Result<xml::Element> {
@@ -373,7 +375,7 @@ fn put_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Ht
         ops::PutObjectInput {
             bucket: bucket.to_string(),
             key: key.to_string(),
-            meta: object_meta(req),
+            meta: object_meta(req)?,
             integrity,
             body: payload.data,
             if_none_match: req.header("if-none-match").map(str::to_string),
@@ -409,6 +411,9 @@ fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool) -> Vec<(&'sta
     if let Some(n) = obj.parts_count {
         h.push(("x-amz-mp-parts-count", n.to_string()));
     }
+    if let Some(c) = &m.storage_class {
+        h.push(("x-amz-storage-class", c.clone()));
+    }
     let checksum_mode = req.header("x-amz-checksum-mode").is_some_and(|v| v.eq_ignore_ascii_case("ENABLED"));
     if checksum_mode && !ranged && let Some(c) = &obj.checksum {
         checksum_headers(&mut h, c.algorithm, &c.value, c.kind);
@@ -435,7 +440,7 @@ fn get_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str, head: bool) ->
     }
     let raw_range = req.header("range");
     let range = raw_range.and_then(|r| ByteRange::parse(r).map(|p| (p, r)));
-    let (obj, resolved) = ops::get_object(s3, bucket, key, &conditions(req, ""), range)?;
+    let (obj, resolved) = ops::get_object(s3, bucket, key, &conditions(req, ""), range, head)?;
     let mut h = object_headers(req, &obj, resolved.is_some());
     let status = match resolved {
         Some((start, len)) => {
@@ -469,8 +474,12 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
             source_bucket,
             source_key,
             source_conditions: conditions(req, "x-amz-copy-source-"),
-            replace_meta: replace.then(|| object_meta(req)),
+            replace_meta: if replace { Some(object_meta(req)?) } else { None },
             checksum_algorithm,
+            storage_class: match req.header("x-amz-storage-class") {
+                Some(c) => Some(ops::storage_class(Some(c))?),
+                None => None,
+            },
         },
     )?;
     let mut w = XmlWriter::new();
@@ -604,7 +613,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
             if fetch_owner {
                 owner(&mut w, "Owner");
             }
-            w.elem("StorageClass", "STANDARD").close("Contents");
+            w.elem("StorageClass", o.meta.storage_class.as_deref().unwrap_or("STANDARD")).close("Contents");
         }
     }
     for e in &page.entries {
@@ -624,7 +633,7 @@ fn create_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -
         .header("x-amz-checksum-type")
         .map(|t| ChecksumType::parse(t).ok_or_else(|| S3Error::InvalidRequest(format!("Value for x-amz-checksum-type header is invalid: {t}"))))
         .transpose()?;
-    let u = ops::create_multipart_upload(s3, bucket, key, object_meta(req), algorithm, kind)?;
+    let u = ops::create_multipart_upload(s3, bucket, key, object_meta(req)?, algorithm, kind)?;
     let mut h = vec![("x-amz-server-side-encryption", "AES256".to_string())];
     if let (Some(a), Some(t)) = (u.checksum_algorithm, u.checksum_type) {
         h.push(("x-amz-checksum-algorithm", a.name().to_string()));
@@ -737,7 +746,7 @@ fn list_parts(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Ht
     }
     owner(&mut w, "Initiator");
     owner(&mut w, "Owner");
-    w.elem("StorageClass", "STANDARD");
+    w.elem("StorageClass", upload.meta.storage_class.as_deref().unwrap_or("STANDARD"));
     if let (Some(a), Some(t)) = (upload.checksum_algorithm, upload.checksum_type) {
         w.elem("ChecksumAlgorithm", a.name()).elem("ChecksumType", t.name());
     }
@@ -767,7 +776,7 @@ fn list_multipart_uploads(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<H
         w.open("Upload").elem("Key", &u.key).elem("UploadId", &u.upload_id);
         owner(&mut w, "Initiator");
         owner(&mut w, "Owner");
-        w.elem("StorageClass", "STANDARD").elem("Initiated", &iso8601_millis(u.initiated));
+        w.elem("StorageClass", u.meta.storage_class.as_deref().unwrap_or("STANDARD")).elem("Initiated", &iso8601_millis(u.initiated));
         if let Some(a) = u.checksum_algorithm {
             w.elem("ChecksumAlgorithm", a.name());
         }
