@@ -453,47 +453,52 @@ async fn delivery_failures_keep_records_until_the_bucket_exists() {
     assert_eq!(objs[0].1, b"keep me and me");
 }
 
+/// A server on `dir` with a bucket and a default-configured stream delivering to it.
+async fn durable_stream(dir: &str, bucket_name: &str, stream: &str) -> (Firelocal, aws_sdk_firehose::Client) {
+    let fl = Firelocal::start(&["--data-dir", dir]);
+    let fh = fl.firehose();
+    let b = bucket(&fl.s3(), bucket_name).await;
+    fh.create_delivery_stream().delivery_stream_name(stream).extended_s3_destination_configuration(dest(&b).build().unwrap()).send().await.unwrap();
+    (fl, fh)
+}
+
 #[tokio::test]
 async fn kill_9_then_restart_delivers_buffered_records() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let fl = Firelocal::start(&["--data-dir", d]);
-    let fh = fl.firehose();
-    let b = bucket(&fl.s3(), "durable").await;
-    fh.create_delivery_stream().delivery_stream_name("dur").extended_s3_destination_configuration(dest(&b).build().unwrap()).send().await.unwrap();
+    let b = "durable";
+    let (fl, fh) = durable_stream(d, b, "dur").await;
     let batch: Vec<Record> = (0..100).map(|i| Record::builder().data(Blob::new(event(i))).build().unwrap()).collect();
     fh.put_record_batch().delivery_stream_name("dur").set_records(Some(batch)).send().await.unwrap();
     fl.kill9();
 
     let fl = Firelocal::start(&["--data-dir", d]);
     let s3 = fl.s3();
-    assert!(objects(&s3, &b, "").await.is_empty(), "nothing was delivered before the crash");
+    assert!(objects(&s3, b, "").await.is_empty(), "nothing was delivered before the crash");
     let d = fl.firehose().describe_delivery_stream().delivery_stream_name("dur").send().await.unwrap();
     assert_eq!(d.delivery_stream_description().unwrap().delivery_stream_name(), "dur");
     fl.flush(None).await;
-    let objs = objects(&s3, &b, "").await;
+    let objs = objects(&s3, b, "").await;
     assert_eq!(objs.len(), 1);
     assert_eq!(objs[0].1, (0..100).flat_map(event).collect::<Vec<u8>>());
     // Delivered records are not delivered again.
     assert_eq!(fl.stop(), Some(0));
     let fl = Firelocal::start(&["--data-dir", dir.path().to_str().unwrap()]);
     fl.flush(None).await;
-    assert_eq!(objects(&fl.s3(), &b, "").await.len(), 1);
+    assert_eq!(objects(&fl.s3(), b, "").await.len(), 1);
 }
 
 #[tokio::test]
 async fn sigterm_delivers_every_buffer_before_exit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let fl = Firelocal::start(&["--data-dir", d]);
-    let fh = fl.firehose();
-    let b = bucket(&fl.s3(), "graceful").await;
-    fh.create_delivery_stream().delivery_stream_name("g").extended_s3_destination_configuration(dest(&b).build().unwrap()).send().await.unwrap();
+    let b = "graceful";
+    let (fl, fh) = durable_stream(d, b, "g").await;
     fh.put_record().delivery_stream_name("g").record(Record::builder().data(Blob::new("bye")).build().unwrap()).send().await.unwrap();
     assert_eq!(fl.stop(), Some(0));
     // Delivered at shutdown: present right after restart, before any flush.
     let fl = Firelocal::start(&["--data-dir", d]);
-    let objs = objects(&fl.s3(), &b, "").await;
+    let objs = objects(&fl.s3(), b, "").await;
     assert_eq!(objs.len(), 1);
     assert_eq!(objs[0].1, b"bye");
 }

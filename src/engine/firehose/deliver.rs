@@ -49,6 +49,13 @@ fn object_name(cfg: &DeliveryConfig, arrival_ms: i64) -> String {
     )
 }
 
+/// Compresses `body` and writes it as `<prefix><object name>`; returns the key.
+fn write_object(cfg: &DeliveryConfig, s3: &s3::S3, prefix: &str, oldest: i64, body: &[u8]) -> Result<String, String> {
+    let name = object_name(cfg, oldest);
+    let bytes = cfg.compression.compress(body, name.trim_end_matches(".zip")).map_err(|e| e.to_string())?;
+    put(s3, &cfg.bucket, format!("{prefix}{name}"), bytes)
+}
+
 fn put(s3: &s3::S3, bucket: &str, key: String, body: Vec<u8>) -> Result<String, String> {
     let input = s3::ops::PutObjectInput {
         bucket: bucket.to_string(),
@@ -114,9 +121,7 @@ pub fn deliver(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, records: Vec<Record>) -> 
                 body.extend_from_slice(d);
             }
         }
-        let name = object_name(cfg, oldest);
-        let result = cfg.compression.compress(&body, name.trim_end_matches(".zip")).map_err(|e| e.to_string());
-        match result.and_then(|bytes| put(s3, &cfg.bucket, format!("{prefix}{name}"), bytes)) {
+        match write_object(cfg, s3, &prefix, oldest, &body) {
             Ok(key) => out.objects.push(key),
             Err(e) => {
                 out.error = Some(e);
@@ -158,9 +163,7 @@ fn write_error_output(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, failed: Vec<Failed
         Some(p) => p.evaluate(&ctx).unwrap_or_else(|| format!("{OUTPUT_TYPE}/")),
         None => format!("{OUTPUT_TYPE}/{}", prefix::default_prefix(oldest)),
     };
-    let name = object_name(cfg, oldest);
-    let result = cfg.compression.compress(&body, name.trim_end_matches(".zip")).map_err(|e| e.to_string());
-    match result.and_then(|bytes| put(s3, &cfg.bucket, format!("{prefix}{name}"), bytes)) {
+    match write_object(cfg, s3, &prefix, oldest, &body) {
         Ok(key) => out.error_objects.push(key),
         Err(e) => {
             out.error = Some(e);
