@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +29,8 @@ REGION = "us-east-1"
 
 BANNER_RE = re.compile(r"ready on (http://[^\s]+)")
 BANNER_TIMEOUT = 10.0
+# firelocal's stderr goes to a file under pytest's temp dir; FIRELOCAL_LOG_LEVEL=info logs every request.
+LOG_LEVEL = os.environ.get("FIRELOCAL_LOG_LEVEL", "warn")
 
 
 def _firelocal_bin() -> Path:
@@ -76,7 +79,7 @@ def firelocal_endpoint(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("firelocal-logs") / "stderr.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [str(binary), "serve", "--port", "0", "--host", "127.0.0.1", "--region", REGION, "--log-level", "warn"],
+        [str(binary), "serve", "--port", "0", "--host", "127.0.0.1", "--region", REGION, "--log-level", LOG_LEVEL],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=log,
@@ -89,6 +92,9 @@ def firelocal_endpoint(tmp_path_factory):
         log.close()
         sys.stderr.write(log_path.read_text(errors="replace"))
         raise
+    # Keep draining stdout so that anything printed after the banner can never fill the pipe
+    # and block the server.
+    threading.Thread(target=lambda: [None for _ in iter(lambda: proc.stdout.read(65536), b"")], daemon=True).start()
     try:
         yield url
     finally:
@@ -101,7 +107,6 @@ def firelocal_endpoint(tmp_path_factory):
             proc.kill()
             proc.wait()
             rc = "killed after SIGTERM timeout"
-        proc.stdout.close()
         log.close()
         if rc != 0:
             sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
@@ -191,15 +196,30 @@ def aws_cli(firelocal_endpoint, tmp_path_factory):
     if not aws.exists():
         found = subprocess.run(["which", "aws"], capture_output=True, text=True).stdout.strip()
         aws = Path(found) if found else aws
-    config = tmp_path_factory.mktemp("aws-config") / "config"
-    config.write_text(f"[default]\nregion = {REGION}\ns3 =\n    addressing_style = path\n")
+    config_dir = tmp_path_factory.mktemp("aws-config")
+    configs = {}
 
-    def run(*args, check=False, timeout=120, cwd=None, extra_env=None, quiet=True):
+    def config_file(s3_settings):
+        """An AWS config file with path-style addressing plus the given `s3 =` settings."""
+        key = tuple(sorted(s3_settings.items()))
+        if key not in configs:
+            path = config_dir / f"config{len(configs)}"
+            lines = ["[default]", f"region = {REGION}", "s3 =", "    addressing_style = path"]
+            lines += [f"    {k} = {v}" for k, v in key]
+            path.write_text("\n".join(lines) + "\n")
+            configs[key] = path
+        return configs[key]
+
+    def run(*args, check=False, timeout=120, cwd=None, extra_env=None, quiet=True, read_timeout=30, s3_config=None):
+        """`read_timeout` (--cli-read-timeout) keeps a hung request from costing the CLI's default
+        60 s; `s3_config` adds settings under `s3 =` in the config file (e.g. max_concurrent_requests)."""
         args = [str(a) for a in args]
         if quiet and len(args) >= 2 and args[0] == "s3" and args[1] in _QUIET_S3_COMMANDS:
             args.insert(2, "--only-show-errors")
-        cmd = [str(aws), *args]
-        env = _aws_env(firelocal_endpoint, {"AWS_CONFIG_FILE": str(config), **(extra_env or {})})
+        cmd = [str(aws), "--cli-read-timeout", str(read_timeout), *args]
+        env = _aws_env(
+            firelocal_endpoint, {"AWS_CONFIG_FILE": str(config_file(s3_config or {})), **(extra_env or {})}
+        )
         proc = subprocess.run(
             cmd,
             env=env,

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import random
+import time
 import zlib
 from urllib.parse import unquote_plus
 
@@ -110,6 +111,12 @@ def local_checksum(alg, data):
     raise ValueError(alg)
 
 
+def composite_checksum(alg, parts):
+    """S3's COMPOSITE multipart checksum: the checksum of the parts' binary checksums, "-N"."""
+    joined = b"".join(base64.b64decode(local_checksum(alg, p)) for p in parts)
+    return f"{local_checksum(alg, joined)}-{len(parts)}"
+
+
 def test_local_checksum_helpers_match_reference_check_values():
     assert crc32c(b"123456789") == 0xE3069283
     assert crc64nvme(b"123456789") == 0xAE8B14860A799888
@@ -155,6 +162,12 @@ def test_create_head_list_delete_bucket_us_east_1(s3, bucket_name):
     err = expect_error(s3.head_bucket, "404", 404, Bucket=bucket_name)
     assert err.response["Error"]["Code"] == "404"
     assert bucket_name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_list_buckets_creation_date_is_whole_seconds(s3, bucket):
+    # S3 reports CreationDate to the second (".000Z"), like object LastModified.
+    entry = next(b for b in s3.list_buckets()["Buckets"] if b["Name"] == bucket)
+    assert entry["CreationDate"].microsecond == 0, entry["CreationDate"]
 
 
 def test_create_bucket_with_location_constraint(s3, s3_eu, bucket_name):
@@ -791,6 +804,19 @@ def test_multipart_upload_complete(s3, bucket):
     assert rng["Body"].read() == parts[0][-2:] + parts[1][:2]
 
 
+def test_parts_count_only_with_part_number(s3, bucket):
+    # API reference (GetObject/HeadObject PartsCount): "only returned if you specify partNumber
+    # in your request and the object was uploaded as a multipart upload".
+    parts = [rand_bytes(5 * MiB, seed=13), b"end"]
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    done = _upload_parts(s3, bucket, "mp", upload_id, parts)
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={"Parts": done})
+    assert "PartsCount" not in s3.head_object(Bucket=bucket, Key="mp")
+    got = s3.get_object(Bucket=bucket, Key="mp")
+    got["Body"].read()
+    assert "PartsCount" not in got
+
+
 def test_multipart_abort(s3, bucket):
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     s3.upload_part(Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1, Body=b"part")
@@ -940,6 +966,43 @@ def test_explicit_checksum_value_is_verified_and_stored(s3, bucket, alg):
     assert put[member] == expected
     head = s3.head_object(Bucket=bucket, Key="c", ChecksumMode="ENABLED")
     assert head[member] == expected
+
+
+def test_multipart_composite_sha256_checksum(s3, bucket):
+    parts = [rand_bytes(5 * MiB, seed=45), b"tail"]
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+    done = []
+    for n, data in enumerate(parts, start=1):
+        resp = s3.upload_part(
+            Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=n, Body=data, ChecksumAlgorithm="SHA256"
+        )
+        assert resp["ChecksumSHA256"] == local_checksum("SHA256", data)
+        done.append({"PartNumber": n, "ETag": resp["ETag"], "ChecksumSHA256": resp["ChecksumSHA256"]})
+    listed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload_id)
+    assert [p["ChecksumSHA256"] for p in listed["Parts"]] == [local_checksum("SHA256", p) for p in parts]
+    resp = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={"Parts": done})
+    expected = composite_checksum("SHA256", parts)
+    assert resp["ChecksumSHA256"] == expected
+    assert resp["ChecksumType"] == "COMPOSITE"
+    head = s3.head_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == expected
+    assert head["ChecksumType"] == "COMPOSITE"
+
+
+def test_multipart_wrong_part_checksum_in_complete_is_invalid_part(s3, bucket):
+    parts = [rand_bytes(5 * MiB, seed=46), b"tail"]
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+    done = []
+    for n, data in enumerate(parts, start=1):
+        resp = s3.upload_part(
+            Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=n, Body=data, ChecksumAlgorithm="SHA256"
+        )
+        done.append({"PartNumber": n, "ETag": resp["ETag"], "ChecksumSHA256": resp["ChecksumSHA256"]})
+    done[1]["ChecksumSHA256"] = local_checksum("SHA256", b"not the tail")
+    expect_error(
+        s3.complete_multipart_upload, "InvalidPart", 400,
+        Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={"Parts": done},
+    )
 
 
 def test_checksum_absent_without_checksum_mode(s3, bucket):
@@ -1104,6 +1167,44 @@ def test_presigned_get_missing_key_is_no_such_key(s3v4, bucket):
     assert "<Code>NoSuchKey</Code>" in r.text
 
 
+def test_expired_presigned_url_is_access_denied(s3v4, bucket):
+    s3v4.put_object(Bucket=bucket, Key="k", Body=b"secret")
+    url = s3v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=1)
+    time.sleep(2.5)
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 403, r.text
+    assert "<Code>AccessDenied</Code>" in r.text
+    assert "Request has expired" in r.text
+
+
+def test_presigned_url_valid_for_more_than_a_week_is_rejected(s3v4, bucket):
+    s3v4.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604801)
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 400, r.text
+    assert "<Code>AuthorizationQueryParametersError</Code>" in r.text
+    week = s3v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604800)
+    assert requests.get(week, timeout=30).status_code == 200
+
+
+def test_presigned_get_with_response_overrides(s3v4, bucket):
+    s3v4.put_object(Bucket=bucket, Key="report.bin", Body=b"x", ContentType="application/octet-stream")
+    url = s3v4.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": bucket,
+            "Key": "report.bin",
+            "ResponseContentDisposition": 'attachment; filename="report.csv"',
+            "ResponseContentType": "text/csv",
+        },
+        ExpiresIn=300,
+    )
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200
+    assert r.headers["Content-Disposition"] == 'attachment; filename="report.csv"'
+    assert r.headers["Content-Type"] == "text/csv"
+
+
 def _signed_vhost_get(endpoint, port, bucket, path):
     host = f"{bucket}.s3.localhost:{port}"
     req = AWSRequest(method="GET", url=f"http://{host}{path}", headers={"Host": host})
@@ -1183,6 +1284,14 @@ def test_transfer_manager_round_trip_20mib(s3, bucket, tmp_path):
     head = s3.head_object(Bucket=bucket, Key="transfer/big.bin")
     assert head["ContentLength"] == 20 * MiB
     assert head["ETag"] == multipart_etag([data[:8 * MiB], data[8 * MiB:16 * MiB], data[16 * MiB:]])
+    # boto3 sends a CRC32 with every part; S3 combines them as the upload's checksum type says.
+    head = s3.head_object(Bucket=bucket, Key="transfer/big.bin", ChecksumMode="ENABLED")
+    if head["ChecksumType"] == "FULL_OBJECT":
+        assert head["ChecksumCRC32"] == local_checksum("CRC32", data)
+    else:
+        assert head["ChecksumType"] == "COMPOSITE"
+        chunks = [data[:8 * MiB], data[8 * MiB:16 * MiB], data[16 * MiB:]]
+        assert head["ChecksumCRC32"] == composite_checksum("CRC32", chunks)
     dst = tmp_path / "dst.bin"
     s3.download_file(bucket, "transfer/big.bin", str(dst), Config=cfg)
     assert dst.stat().st_size == 20 * MiB

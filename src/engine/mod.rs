@@ -2,3 +2,4 @@
 //! buffer/flush/delivery loop; later the SQL engine, the VTL interpreter and Lambda workers.
 
 pub mod firehose;
+pub mod lambda;

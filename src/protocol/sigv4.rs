@@ -39,9 +39,69 @@ pub fn from_presigned_query(credential: &str) -> Option<Credential> {
     parse_scope(credential, true)
 }
 
+/// Why a presigned URL is refused before its signature is even considered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PresignError {
+    /// `X-Amz-Expires` over a week (or not a number).
+    BadExpires(String),
+    /// The URL has expired: `(expires at, now)` as epoch seconds.
+    Expired { expires_at: i64, now: i64, expires: String },
+}
+
+/// Checks a presigned URL's validity window: SigV4 (`X-Amz-Date` + `X-Amz-Expires`, at most
+/// 604800 s) or SigV2 (`Expires`, an epoch time). `query` is the decoded query string.
+pub fn check_presigned_expiry(query: &[(String, String)], now: i64) -> Result<(), PresignError> {
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    if let (Some(date), Some(expires)) = (get("X-Amz-Date"), get("X-Amz-Expires")) {
+        let secs: i64 = expires.parse().map_err(|_| PresignError::BadExpires("X-Amz-Expires should be a number".into()))?;
+        if !(0..=604_800).contains(&secs) {
+            return Err(PresignError::BadExpires("X-Amz-Expires must be less than a week (in seconds) that is 604800".into()));
+        }
+        let signed = aws_smithy_types::DateTime::from_str(date, aws_smithy_types::date_time::Format::DateTime)
+            .ok()
+            .or_else(|| parse_basic_iso8601(date))
+            .map(|d| d.secs())
+            .ok_or_else(|| PresignError::BadExpires(format!("X-Amz-Date {date} is not a valid date")))?;
+        if now > signed + secs {
+            return Err(PresignError::Expired { expires_at: signed + secs, now, expires: expires.to_string() });
+        }
+    } else if let (Some(expires), Some(_)) = (get("Expires"), get("AWSAccessKeyId")) {
+        if let Ok(at) = expires.parse::<i64>()
+            && now > at
+        {
+            return Err(PresignError::Expired { expires_at: at, now, expires: expires.to_string() });
+        }
+    }
+    Ok(())
+}
+
+/// `20240102T030405Z`, the SigV4 `X-Amz-Date` form.
+fn parse_basic_iso8601(s: &str) -> Option<aws_smithy_types::DateTime> {
+    if s.len() != 16 || !s.ends_with('Z') || s.as_bytes().get(8) != Some(&b'T') {
+        return None;
+    }
+    let extended = format!("{}-{}-{}T{}:{}:{}Z", &s[0..4], &s[4..6], &s[6..8], &s[9..11], &s[11..13], &s[13..15]);
+    aws_smithy_types::DateTime::from_str(&extended, aws_smithy_types::date_time::Format::DateTime).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presigned_expiry() {
+        let q = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        let t0 = 1_704_164_645; // 2024-01-02T03:04:05Z
+        let ok = q(&[("X-Amz-Date", "20240102T030405Z"), ("X-Amz-Expires", "60")]);
+        assert_eq!(check_presigned_expiry(&ok, t0 + 60), Ok(()));
+        assert!(matches!(check_presigned_expiry(&ok, t0 + 61), Err(PresignError::Expired { .. })));
+        let week = q(&[("X-Amz-Date", "20240102T030405Z"), ("X-Amz-Expires", "604801")]);
+        assert!(matches!(check_presigned_expiry(&week, t0), Err(PresignError::BadExpires(_))));
+        let v2 = q(&[("AWSAccessKeyId", "test"), ("Expires", "100"), ("Signature", "x")]);
+        assert!(matches!(check_presigned_expiry(&v2, 101), Err(PresignError::Expired { .. })));
+        assert_eq!(check_presigned_expiry(&q(&[]), t0), Ok(()));
+    }
+
 
     #[test]
     fn parses_authorization_header() {

@@ -50,10 +50,12 @@ impl Server {
                 (t.path().to_path_buf(), Some(t), false)
             }
         };
-        let opts = crate::services::Options { region: &config.region, firehose_max_interval: config.firehose_max_interval };
-        let services = Services::open(&dir, persistent, opts)?;
         let addr = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
+        let endpoint = format!("http://{}:{}", if bound.ip().is_unspecified() { "127.0.0.1".to_string() } else { bound.ip().to_string() }, bound.port());
+        let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval };
+        let services = Services::open(&dir, persistent, opts)?;
         let state = Arc::new(AppState { services, config, started: Instant::now(), _tempdir: tempdir });
         Ok(Server { listener, state })
     }
@@ -153,7 +155,16 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<I
         return Ok(resp);
     }
     let route = router::route(&areq);
-    let (mut resp, operation) = dispatch(&state, &route, &areq).await;
+    let dispatched = std::panic::AssertUnwindSafe(dispatch(&state, &route, &areq));
+    let (mut resp, operation) = match futures_util::FutureExt::catch_unwind(dispatched).await {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            tracing::error!(service = route.name(), panic = %what, "request handler panicked (a firelocal bug)");
+            let err = AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("firelocal hit an internal error: {what}"));
+            (err.render(route.protocol(), &areq.request_id, areq.method == Method::HEAD), "Panicked")
+        }
+    };
     stamp_request_id(&mut resp, route.protocol(), &areq.request_id);
     tracing::info!(
         target: "firelocal::request",
@@ -201,6 +212,8 @@ async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpRes
     match route {
         Route::Service(ServiceId::S3) => crate::services::s3::wire::handle(&state.services.s3, req),
         Route::Service(ServiceId::Firehose) => crate::services::firehose::wire::handle(&state.services.firehose, req).await,
+        Route::Service(ServiceId::Lambda) => crate::services::lambda::wire::handle(&state.services.lambda, req).await,
+        Route::Service(ServiceId::Logs) => crate::services::logs::wire::handle(&state.services.logs, req).await,
         Route::Service(id) => {
             let err = AwsError::service_not_emulated(id.info().name);
             (err.render(id.info().protocol, &req.request_id, req.method == Method::HEAD), "NotEmulated")

@@ -49,14 +49,14 @@ const fn info(
 pub const SERVICES: &[ServiceInfo] = &[
     info(ServiceId::S3, "s3", "s3", None, Protocol::RestXml, true),
     info(ServiceId::Firehose, "firehose", "firehose", Some("Firehose_20150804"), Protocol::AwsJson1_1, true),
-    info(ServiceId::Lambda, "lambda", "lambda", None, Protocol::RestJson1, false),
+    info(ServiceId::Lambda, "lambda", "lambda", None, Protocol::RestJson1, true),
     info(ServiceId::ApiGateway, "apigateway", "apigateway", None, Protocol::RestJson1, false),
     info(ServiceId::ExecuteApi, "execute-api", "execute-api", None, Protocol::RestJson1, false),
     info(ServiceId::Athena, "athena", "athena", Some("AmazonAthena"), Protocol::AwsJson1_1, false),
     info(ServiceId::Glue, "glue", "glue", Some("AWSGlue"), Protocol::AwsJson1_1, false),
     info(ServiceId::Iam, "iam", "iam", None, Protocol::AwsQuery, false),
     info(ServiceId::Sts, "sts", "sts", None, Protocol::AwsQuery, false),
-    info(ServiceId::Logs, "logs", "logs", Some("Logs_20140328"), Protocol::AwsJson1_1, false),
+    info(ServiceId::Logs, "logs", "logs", Some("Logs_20140328"), Protocol::AwsJson1_1, true),
     info(ServiceId::CloudFormation, "cloudformation", "cloudformation", None, Protocol::AwsQuery, false),
     info(ServiceId::QuickSight, "quicksight", "quicksight", None, Protocol::RestJson1, false),
 ];

@@ -3,6 +3,8 @@
 //! their typed APIs, in process (Firehose writes objects with `s3::ops::put_object`).
 
 pub mod firehose;
+pub mod lambda;
+pub mod logs;
 pub mod s3;
 
 use std::path::Path;
@@ -15,11 +17,15 @@ use crate::engine::firehose::stream::EngineSettings;
 pub struct Services {
     pub s3: Arc<s3::S3>,
     pub firehose: firehose::Firehose,
+    pub lambda: Arc<lambda::Lambda>,
+    pub logs: Arc<logs::Logs>,
 }
 
 /// What opening the services needs beyond the data directory.
 pub struct Options<'a> {
     pub region: &'a str,
+    /// firelocal's own URL (what functions get as `AWS_ENDPOINT_URL`).
+    pub endpoint: &'a str,
     pub firehose_max_interval: Option<Duration>,
 }
 
@@ -29,13 +35,19 @@ impl Services {
     pub fn open(dir: &Path, persistent: bool, opts: Options<'_>) -> Result<Services, String> {
         let store = s3::store::Store::open(dir, persistent).map_err(|e| format!("S3 store: {e:?}"))?;
         let s3 = Arc::new(s3::S3 { store, region: opts.region.to_string() });
-        let settings = EngineSettings { s3: s3.clone(), max_interval: opts.firehose_max_interval };
+        let logs = Arc::new(logs::Logs::new(opts.region));
+        let sink_logs = logs.clone();
+        let sink: crate::engine::lambda::LogSink = Arc::new(move |lines| sink_logs.ingest(lines));
+        let lambda = Arc::new(lambda::Lambda::open(dir, persistent, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
+        lambda.set_endpoint(opts.endpoint.to_string());
+        let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
-        Ok(Services { s3, firehose })
+        Ok(Services { s3, firehose, lambda, logs })
     }
 
     /// Delivers every Firehose buffer and stops the delivery tasks (clean shutdown).
     pub async fn shutdown(&self) {
         self.firehose.shutdown().await;
+        self.lambda.shutdown().await;
     }
 }

@@ -37,11 +37,6 @@ impl Compression {
         }
     }
 
-    /// The Content-Encoding S3 objects get (GZIP only, as Firehose sets it).
-    pub fn content_encoding(self) -> Option<&'static str> {
-        (self == Compression::Gzip).then_some("gzip")
-    }
-
     /// Compresses `data`. `name` is the entry name inside a ZIP archive.
     pub fn compress(self, data: &[u8], name: &str) -> std::io::Result<Vec<u8>> {
         match self {

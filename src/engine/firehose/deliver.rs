@@ -8,6 +8,8 @@ use base64::Engine;
 use bytes::Bytes;
 
 use super::partition::Query;
+use super::stream::EngineSettings;
+use super::transform;
 use super::prefix::{self, EvalContext};
 use super::{DeliveryConfig, Record};
 use crate::protocol::time::now_millis;
@@ -28,6 +30,8 @@ struct Failed {
     record: Record,
     code: &'static str,
     message: String,
+    /// `processing-failed` (transform) or `partitioning-failed` (dynamic partitioning).
+    output_type: &'static str,
 }
 
 /// `<stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><extension>`.
@@ -72,36 +76,53 @@ fn put(s3: &s3::S3, bucket: &str, key: String, body: Vec<u8>) -> Result<String, 
 
 /// Delivers `records`: every record ends up in an object, in the error output, or in
 /// `undelivered` for a retry. Records within an object keep their arrival order.
-pub fn deliver(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, records: Vec<Record>) -> Outcome {
+pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Record>) -> Outcome {
+    let s3 = &settings.s3;
     let mut out = Outcome::default();
     if records.is_empty() {
         return out;
     }
-    // Dynamic partitioning: group by the keys the jq query extracts.
     let mut failed: Vec<Failed> = Vec::new();
-    let mut groups: BTreeMap<BTreeMap<String, String>, Vec<Record>> = BTreeMap::new();
+    // Data transformation first: the function's Ok records (with its partition keys) go on.
+    let records: Vec<(Record, BTreeMap<String, String>)> = match (&cfg.transform, &settings.lambda) {
+        (Some(t), Some(lambda)) => {
+            let (ok, bad) = transform::run(t, lambda, &cfg.stream_arn, &cfg.region, records);
+            failed.extend(bad.into_iter().map(|f| Failed { record: f.record, code: f.code, message: f.message, output_type: "processing-failed" }));
+            ok.into_iter().map(|t| (t.record, t.partition_keys)).collect()
+        }
+        (Some(_), None) => {
+            out.error = Some("the Lambda service is not available to run the transform".into());
+            out.undelivered = records;
+            return out;
+        }
+        (None, _) => records.into_iter().map(|r| (r, BTreeMap::new())).collect(),
+    };
+    // Dynamic partitioning: group by the keys the jq query extracts (and the function returned).
+    let mut groups: BTreeMap<(BTreeMap<String, String>, BTreeMap<String, String>), Vec<Record>> = BTreeMap::new();
     match cfg.metadata_query.as_deref().map(Query::compile) {
         None => {
-            groups.insert(BTreeMap::new(), records);
+            for (r, lambda_keys) in records {
+                groups.entry((BTreeMap::new(), lambda_keys)).or_default().push(r);
+            }
         }
         Some(Err(e)) => {
             // Validated at creation, so only reachable after an engine upgrade: keep the data.
             out.error = Some(e);
-            out.undelivered = records;
+            out.undelivered = records.into_iter().map(|(r, _)| r).collect();
             return out;
         }
         Some(Ok(query)) => {
-            for r in records {
+            for (r, lambda_keys) in records {
                 match query.keys(&r.data) {
-                    Ok(keys) => groups.entry(keys).or_default().push(r),
-                    Err(message) => failed.push(Failed { record: r, code: "DynamicPartitioning.MetadataExtractionFailed", message }),
+                    Ok(keys) => groups.entry((keys, lambda_keys)).or_default().push(r),
+                    Err(message) => failed.push(Failed { record: r, code: "DynamicPartitioning.MetadataExtractionFailed", message, output_type: "partitioning-failed" }),
                 }
             }
         }
     }
-    for (keys, group) in groups {
+    for ((keys, lambda_keys), group) in groups {
         let oldest = group.iter().map(|r| r.arrival_ms).min().unwrap_or_else(now_millis);
-        let ctx = EvalContext { arrival_ms: oldest, query_keys: Some(&keys), ..Default::default() };
+        let ctx = EvalContext { arrival_ms: oldest, query_keys: Some(&keys), lambda_keys: Some(&lambda_keys), ..Default::default() };
         let prefix = match &cfg.prefix {
             None => Some(prefix::default_prefix(oldest)),
             Some(p) => p.evaluate(&ctx),
@@ -111,6 +132,7 @@ pub fn deliver(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, records: Vec<Record>) -> 
                 record,
                 code: "DynamicPartitioning.PartitionKeyMissing",
                 message: "a partition key named in the prefix was not extracted from the record".into(),
+                output_type: "partitioning-failed",
             }));
             continue;
         };
@@ -129,8 +151,13 @@ pub fn deliver(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, records: Vec<Record>) -> 
             }
         }
     }
-    if !failed.is_empty() {
-        write_error_output(cfg, s3, failed, &mut out);
+    // One error-output object per error output type.
+    let mut by_type: BTreeMap<&'static str, Vec<Failed>> = BTreeMap::new();
+    for f in failed {
+        by_type.entry(f.output_type).or_default().push(f);
+    }
+    for (output_type, failed) in by_type {
+        write_error_output(cfg, s3, output_type, failed, &mut out);
     }
     out.undelivered.sort_by_key(|r| r.arrival_ms);
     out
@@ -138,16 +165,12 @@ pub fn deliver(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, records: Vec<Record>) -> 
 
 /// Writes failed records as Firehose's error records (one JSON document per line) under the
 /// ErrorOutputPrefix, or `<error-output-type>/YYYY/MM/dd/HH/` without one.
-fn write_error_output(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, failed: Vec<Failed>, out: &mut Outcome) {
-    const OUTPUT_TYPE: &str = "partitioning-failed";
+fn write_error_output(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, output_type: &'static str, failed: Vec<Failed>, out: &mut Outcome) {
     let oldest = failed.iter().map(|f| f.record.arrival_ms).min().unwrap_or_else(now_millis);
     let now = now_millis();
     let mut body = Vec::new();
     for f in &failed {
-        let doc = serde_json::json!({
-            "deliveryStreamARN": cfg.stream_arn,
-            "destination": format!("arn:aws:s3:::{}", cfg.bucket),
-            "deliveryStreamVersionId": cfg.version_id,
+        let mut doc = serde_json::json!({
             "attemptsMade": 1,
             "arrivalTimestamp": f.record.arrival_ms,
             "errorCode": f.code,
@@ -155,13 +178,21 @@ fn write_error_output(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, failed: Vec<Failed
             "attemptEndingTimestamp": now,
             "rawData": base64::engine::general_purpose::STANDARD.encode(&f.record.data),
         });
+        match (output_type, &cfg.transform) {
+            ("processing-failed", Some(t)) => doc["lambdaArn"] = t.function.clone().into(),
+            _ => {
+                doc["deliveryStreamARN"] = cfg.stream_arn.clone().into();
+                doc["destination"] = format!("arn:aws:s3:::{}", cfg.bucket).into();
+                doc["deliveryStreamVersionId"] = cfg.version_id.into();
+            }
+        }
         body.extend_from_slice(doc.to_string().as_bytes());
         body.push(b'\n');
     }
-    let ctx = EvalContext { arrival_ms: oldest, error_output_type: Some(OUTPUT_TYPE), ..Default::default() };
+    let ctx = EvalContext { arrival_ms: oldest, error_output_type: Some(output_type), ..Default::default() };
     let prefix = match &cfg.error_prefix {
-        Some(p) => p.evaluate(&ctx).unwrap_or_else(|| format!("{OUTPUT_TYPE}/")),
-        None => format!("{OUTPUT_TYPE}/{}", prefix::default_prefix(oldest)),
+        Some(p) => p.evaluate(&ctx).unwrap_or_else(|| format!("{output_type}/")),
+        None => format!("{output_type}/{}", prefix::default_prefix(oldest)),
     };
     match write_object(cfg, s3, &prefix, oldest, &body) {
         Ok(key) => out.error_objects.push(key),

@@ -8,6 +8,7 @@ pub mod log;
 pub mod partition;
 pub mod prefix;
 pub mod stream;
+pub mod transform;
 
 use std::time::Duration;
 
@@ -43,4 +44,8 @@ pub struct DeliveryConfig {
     pub append_delimiter: Option<Vec<u8>>,
     /// The MetadataExtraction processor's jq query (dynamic partitioning).
     pub metadata_query: Option<String>,
+    /// The Lambda processor (data transformation).
+    pub transform: Option<transform::Transform>,
+    /// The stream's region (in the transform event).
+    pub region: String,
 }

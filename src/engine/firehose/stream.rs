@@ -91,6 +91,8 @@ impl StreamHandle {
 #[derive(Clone)]
 pub struct EngineSettings {
     pub s3: Arc<S3>,
+    /// Runs Lambda processors (data transformation).
+    pub lambda: Option<Arc<crate::services::lambda::Lambda>>,
     /// Caps every stream's buffer interval (`--firehose-max-interval`).
     pub max_interval: Option<Duration>,
 }
@@ -282,8 +284,8 @@ impl Task {
                 }
             }
         }
-        let (cfg, s3) = (self.cfg.clone(), self.settings.s3.clone());
-        let handle = tokio::task::spawn_blocking(move || deliver::deliver(&cfg, &s3, records));
+        let (cfg, settings) = (self.cfg.clone(), self.settings.clone());
+        let handle = tokio::task::spawn_blocking(move || deliver::deliver(&cfg, &settings, records));
         Some(Inflight { handle, segments })
     }
 

@@ -16,6 +16,7 @@ use super::model::{DeliveryStream, S3Destination};
 use super::store::Store;
 use crate::engine::firehose::prefix::Part;
 use crate::engine::firehose::stream::{self, EngineSettings, PutError};
+use crate::engine::firehose::transform::Transform;
 use crate::engine::firehose::{Compression, DeliveryConfig, FlushReport, Prefix, Record, StreamHandle, partition};
 use crate::protocol::time::now_millis;
 
@@ -71,7 +72,7 @@ fn valid_role_arn(arn: &str) -> bool {
 /// The bucket of `arn:<partition>:s3:::<bucket>`.
 fn bucket_of(arn: &str) -> Option<&str> {
     let p: Vec<&str> = arn.splitn(6, ':').collect();
-    (p.len() == 6 && p[0] == "arn" && p[2] == "s3" && p[3].is_empty() && p[4].is_empty() && !p[5].is_empty() && p[5].len() <= 255).then_some(p[5])
+    (p.len() == 6 && p[0] == "arn" && p[2] == "s3" && p[3].is_empty() && p[4].is_empty() && !p[5].is_empty() && p[5].len() <= 255).then(|| p[5])
 }
 
 /// Unescapes a processor delimiter (`\n`, `\t`, `\r`, `\\`).
@@ -151,6 +152,7 @@ pub fn delivery_config(s: &DeliveryStream, field: &str) -> FirehoseResult<Delive
     let processing = d.processing_configuration.clone().unwrap_or_default();
     let mut append_delimiter = None;
     let mut metadata_query = None;
+    let mut transform = None;
     if processing.enabled.unwrap_or(false) {
         for p in &processing.processors {
             match p.kind.as_str() {
@@ -165,7 +167,26 @@ pub fn delivery_config(s: &DeliveryStream, field: &str) -> FirehoseResult<Delive
                     partition::Query::compile(q).map_err(|e| FirehoseError::InvalidArgument(format!("MetadataExtractionQuery: {e}")))?;
                     metadata_query = Some(q.to_string());
                 }
-                "Lambda" => return Err(unsupported("Lambda processors (the Lambda service is not emulated yet)")),
+                "Lambda" => {
+                    let arn = p.param("LambdaArn").ok_or_else(|| FirehoseError::InvalidArgument("The Lambda processor needs a LambdaArn parameter".into()))?;
+                    if !arn.starts_with("arn:") || !arn.contains(":lambda:") || !arn.contains(":function:") {
+                        return Err(FirehoseError::InvalidArgument(format!("LambdaArn {arn} is not a valid Lambda function ARN")));
+                    }
+                    let number = |name: &str, default: f64, range: std::ops::RangeInclusive<f64>| -> FirehoseResult<f64> {
+                        match p.param(name) {
+                            None => Ok(default),
+                            Some(v) => v
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|n| range.contains(n))
+                                .ok_or_else(|| FirehoseError::InvalidArgument(format!("{name} must be a number between {} and {}", range.start(), range.end()))),
+                        }
+                    };
+                    let retries = number("NumberOfRetries", 3.0, 0.0..=300.0)?;
+                    let size = number("BufferSizeInMBs", 1.0, 0.2..=3.0)?;
+                    number("BufferIntervalInSeconds", 60.0, 60.0..=900.0)?;
+                    transform = Some(Transform { function: arn.to_string(), retries: retries as u32, batch_bytes: (size * 1024.0 * 1024.0) as usize });
+                }
                 other @ ("RecordDeAggregation" | "Decompression" | "CloudWatchLogProcessing") => return Err(unsupported(&format!("the {other} processor"))),
                 other => {
                     return Err(FirehoseError::validation(
@@ -179,23 +200,26 @@ pub fn delivery_config(s: &DeliveryStream, field: &str) -> FirehoseResult<Delive
     }
     let dynamic = d.dynamic_partitioning_configuration.as_ref().and_then(|c| c.enabled).unwrap_or(false);
     let uses_query_keys = prefix.as_ref().is_some_and(|p| !p.query_keys().is_empty());
+    let uses_lambda_keys = prefix.as_ref().is_some_and(|p| p.any(|x| matches!(x, Part::PartitionKeyFromLambda(_))));
     if dynamic {
         if size_mb < 64 {
             return Err(FirehoseError::InvalidArgument("BufferingHints.SizeInMBs must be at least 64 when dynamic partitioning is enabled".into()));
         }
-        if metadata_query.is_none() {
+        if metadata_query.is_none() && transform.is_none() {
             return Err(FirehoseError::InvalidArgument("Dynamic partitioning needs a MetadataExtraction processor (or a Lambda processor) in ProcessingConfiguration".into()));
         }
-        if !uses_query_keys {
-            return Err(FirehoseError::InvalidArgument("When dynamic partitioning is enabled, Prefix must use at least one partitionKeyFromQuery expression".into()));
+        if !uses_query_keys && !uses_lambda_keys {
+            return Err(FirehoseError::InvalidArgument(
+                "When dynamic partitioning is enabled, Prefix must use at least one partitionKeyFromQuery or partitionKeyFromLambda expression".into(),
+            ));
         }
-    } else if uses_query_keys {
-        return Err(FirehoseError::InvalidArgument("partitionKeyFromQuery expressions need dynamic partitioning to be enabled".into()));
+    } else if uses_query_keys || uses_lambda_keys {
+        return Err(FirehoseError::InvalidArgument("partitionKeyFromQuery and partitionKeyFromLambda expressions need dynamic partitioning to be enabled".into()));
     } else {
         metadata_query = None;
     }
-    if prefix.as_ref().is_some_and(|p| p.any(|x| matches!(x, Part::PartitionKeyFromLambda(_)))) {
-        return Err(unsupported("partitionKeyFromLambda (the Lambda service is not emulated yet)"));
+    if uses_lambda_keys && transform.is_none() {
+        return Err(FirehoseError::InvalidArgument("partitionKeyFromLambda expressions need a Lambda processor".into()));
     }
     if d.data_format_conversion_configuration.as_ref().and_then(|c| c.get("Enabled")).and_then(Value::as_bool).unwrap_or(false) {
         return Err(unsupported("DataFormatConversionConfiguration (record format conversion)"));
@@ -219,6 +243,8 @@ pub fn delivery_config(s: &DeliveryStream, field: &str) -> FirehoseResult<Delive
         interval: Duration::from_secs(interval as u64),
         append_delimiter,
         metadata_query,
+        transform,
+        region: s.arn.split(':').nth(3).unwrap_or("us-east-1").to_string(),
     })
 }
 
@@ -561,6 +587,9 @@ mod tests {
         assert!(!valid_role_arn("arn:aws:s3:::bucket"));
         assert_eq!(bucket_of("arn:aws:s3:::my-bucket"), Some("my-bucket"));
         assert_eq!(bucket_of("arn:aws:s3:::"), None);
+        for not_an_arn in ["my-plain-bucket", "arn:aws:s3", "s3:::bucket"] {
+            assert_eq!(bucket_of(not_an_arn), None, "{not_an_arn}");
+        }
         assert_eq!(unescape("\\n"), b"\n");
     }
 }

@@ -35,6 +35,9 @@ pub enum S3Error {
     InvalidLocationConstraint(String),
     NotImplemented(String),
     MethodNotAllowed(String),
+    /// A presigned URL past its expiry: `(X-Amz-Expires, expires at, now)` (epoch seconds).
+    RequestExpired { expires: String, expires_at: i64, now: i64 },
+    AuthorizationQueryParameters(String),
     Internal(String),
 }
 
@@ -119,6 +122,11 @@ impl S3Error {
                 "The specified method is not allowed against this resource.",
             )
             .with("Method", m),
+            RequestExpired { expires, expires_at, now } => AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired")
+                .with("X-Amz-Expires", expires)
+                .with("Expires", crate::protocol::time::iso8601_millis(expires_at * 1000))
+                .with("ServerTime", crate::protocol::time::iso8601_millis(now * 1000)),
+            AuthorizationQueryParameters(m) => AwsError::new(bad, "AuthorizationQueryParametersError", m.clone()),
             Internal(m) => AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("We encountered an internal error: {m}")),
         }
     }

@@ -228,7 +228,7 @@ pub fn create_bucket(s3: &S3, bucket: &str, constraint: Option<&str>, signing_re
         }
         None => "us-east-1".to_string(),
     };
-    let now = now_millis();
+    let now = now_seconds();
     match s3.store.create_bucket(bucket, &region, now) {
         // "For legacy compatibility, if you re-create an existing bucket that you already own in
         // the North Virginia Region, Amazon S3 returns 200 OK."

@@ -106,6 +106,17 @@ fn not_modified(s3: &S3, addr: &Address) -> HttpResponse {
 }
 
 fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Result<HttpResponse>) {
+    let now = crate::protocol::time::now_millis() / 1000;
+    if let Err(e) = crate::protocol::sigv4::check_presigned_expiry(&req.query, now) {
+        use crate::protocol::sigv4::PresignError;
+        return (
+            "Presigned",
+            Err(match e {
+                PresignError::BadExpires(m) => S3Error::AuthorizationQueryParameters(m),
+                PresignError::Expired { expires_at, now, expires } => S3Error::RequestExpired { expires, expires_at, now },
+            }),
+        );
+    }
     if let Some(sub) = UNSUPPORTED_SUBRESOURCES.iter().find(|s| req.has_query(s)) {
         return ("Unsupported", Err(S3Error::NotImplemented(format!("{} ?{sub}", req.method))));
     }
@@ -408,9 +419,6 @@ fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool) -> Vec<(&'sta
         ("expires", q("response-expires").or(m.expires.clone())),
     ];
     h.extend(optional.into_iter().filter_map(|(n, v)| v.map(|v| (n, v))));
-    if let Some(n) = obj.parts_count {
-        h.push(("x-amz-mp-parts-count", n.to_string()));
-    }
     if let Some(c) = &m.storage_class {
         h.push(("x-amz-storage-class", c.clone()));
     }

@@ -1,0 +1,162 @@
+//! A function's workers: warm ones are reused, new ones start on demand up to the concurrency
+//! limit, the timeout is enforced by killing the process, and a crash or an init failure becomes
+//! the error AWS reports (`Runtime.ExitError`, `Runtime.ImportModuleError`, `Sandbox.Timedout`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::{Semaphore, oneshot};
+
+use super::runtime_api::{Completion, Pending};
+use super::worker::Worker;
+use super::{EngineError, FunctionSpec, Invocation, LogLine, LogSink};
+use crate::protocol::time::{iso8601_millis, now_millis};
+
+/// One function version's workers.
+pub struct Pool {
+    spec: Mutex<Arc<FunctionSpec>>,
+    idle: Mutex<Vec<(Arc<FunctionSpec>, Worker)>>,
+    permits: Arc<Semaphore>,
+    sink: LogSink,
+}
+
+enum Ending {
+    Done(Completion),
+    Timeout,
+    Exited(Option<i32>),
+}
+
+fn error_doc(kind: &str, message: String) -> Bytes {
+    Bytes::from(serde_json::json!({ "errorType": kind, "errorMessage": message }).to_string())
+}
+
+impl Pool {
+    /// A pool running `spec` with at most `concurrency` workers at once.
+    pub fn new(spec: FunctionSpec, concurrency: usize, sink: LogSink) -> Pool {
+        Pool { spec: Mutex::new(Arc::new(spec)), idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(concurrency.max(1))), sink }
+    }
+
+    /// The spec new workers start with.
+    pub fn spec(&self) -> Arc<FunctionSpec> {
+        self.spec.lock().clone()
+    }
+
+    /// Switches to a new spec (new code or configuration): warm workers are retired, so the next
+    /// invocation starts cold with the new one.
+    pub async fn update(&self, spec: FunctionSpec) {
+        *self.spec.lock() = Arc::new(spec);
+        self.retire_idle().await;
+    }
+
+    /// Kills every idle worker.
+    pub async fn retire_idle(&self) {
+        let idle: Vec<_> = std::mem::take(&mut *self.idle.lock());
+        for (_, w) in idle {
+            w.kill().await;
+        }
+    }
+
+    fn log(&self, spec: &FunctionSpec, stream: &str, lines: &[String]) {
+        let now = now_millis();
+        (self.sink)(lines.iter().map(|m| LogLine { group: spec.log_group.clone(), stream: stream.to_string(), timestamp_ms: now, message: m.clone() }).collect());
+    }
+
+    /// Invokes the function once and waits for the outcome.
+    pub async fn invoke(&self, payload: Bytes, client_context: Option<String>) -> Result<Invocation, EngineError> {
+        let _permit = self.permits.clone().acquire_owned().await.map_err(|_| EngineError::Spawn("the function is being deleted".into()))?;
+        let spec = self.spec();
+        let reuse = loop {
+            let Some((s, w)) = self.idle.lock().pop() else { break None };
+            if Arc::ptr_eq(&s, &spec) && w.exit_code().is_none() {
+                break Some(w);
+            }
+            w.kill().await;
+        };
+        let started = Instant::now();
+        let mut worker = match reuse {
+            Some(w) => w,
+            None => Worker::start(&spec, &self.sink).await?,
+        };
+        let cold = !worker.warm;
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
+        self.log(&spec, &worker.stream_name, std::slice::from_ref(&start_line));
+        let _ = worker.take_log();
+        let (done, done_rx) = oneshot::channel();
+        let pending = Pending {
+            request_id: request_id.clone(),
+            payload,
+            deadline_ms: now_millis() + spec.timeout.as_millis() as i64,
+            function_arn: spec.arn.clone(),
+            client_context,
+            done,
+        };
+        let t0 = Instant::now();
+        let ending = if worker.api.inbox.send(pending).await.is_err() {
+            Ending::Exited(worker.exit_code())
+        } else {
+            let mut exited = worker.exited.clone();
+            tokio::select! {
+                c = done_rx => match c {
+                    Ok(c) => Ending::Done(c),
+                    Err(_) => Ending::Exited(worker.exit_code()),
+                },
+                _ = tokio::time::sleep(spec.timeout) => Ending::Timeout,
+                code = exited.wait_for(Option::is_some) => Ending::Exited(code.ok().and_then(|c| *c)),
+            }
+        };
+        // Init (cold start) ends when the runtime first asks for work; the invocation's duration
+        // runs from then (or from the hand-off, when warm) to its answer.
+        let ready = worker.api.ready_at().map_or(t0, |r| r.max(t0));
+        let duration = ready.elapsed();
+        let init = worker.api.ready_at().map(|r| r.saturating_duration_since(worker.started));
+        // Let the output readers catch up with what the runtime printed before it answered.
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        let (payload, function_error, keep) = match ending {
+            Ending::Done(Completion::Response(body)) => (body, None, true),
+            Ending::Done(Completion::Error(body)) => (body, Some("Unhandled".to_string()), true),
+            Ending::Done(Completion::InitError(body)) => (body, Some("Unhandled".to_string()), false),
+            Ending::Timeout => {
+                let secs = spec.timeout.as_secs_f64();
+                let line = format!("{} {request_id} Task timed out after {secs:.2} seconds", iso8601_millis(now_millis()));
+                self.log(&spec, &worker.stream_name, std::slice::from_ref(&line));
+                (error_doc("Sandbox.Timedout", format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds")), Some("Unhandled".to_string()), false)
+            }
+            Ending::Exited(code) => match worker.api.take_init_error() {
+                Some(body) => (body, Some("Unhandled".to_string()), false),
+                None => {
+                    let status = code.map_or("signal: killed".to_string(), |c| format!("exit status {c}"));
+                    (error_doc("Runtime.ExitError", format!("RequestId: {request_id} Error: Runtime exited with error: {status}")), Some("Unhandled".to_string()), false)
+                }
+            },
+        };
+        let mut lines = vec![start_line];
+        lines.extend(worker.take_log());
+        let ms = duration.as_secs_f64() * 1000.0;
+        let mut report = format!(
+            "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            ms.ceil() as u64,
+            spec.memory_mb,
+            worker.max_memory_mb().unwrap_or(0)
+        );
+        if cold && let Some(init) = init {
+            report.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
+        }
+        let end = [format!("END RequestId: {request_id}"), report];
+        self.log(&spec, &worker.stream_name, &end);
+        lines.extend(end);
+        worker.warm = true;
+        if keep && worker.exit_code().is_none() {
+            self.idle.lock().push((spec, worker));
+        } else {
+            worker.kill().await;
+        }
+        let mut log = lines.join("\n");
+        log.push('\n');
+        Ok(Invocation { request_id, payload, function_error, log, duration: started.elapsed().max(Duration::ZERO) })
+    }
+}

@@ -1,0 +1,149 @@
+//! One worker: a runtime process with its own Runtime API, its stdout/stderr captured line by
+//! line (for the invocation's log tail and for CloudWatch Logs), and a watch on its exit.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::{oneshot, watch};
+
+use super::runtime_api::RuntimeApi;
+use super::{EngineError, FunctionSpec, LogLine, LogSink};
+use crate::protocol::time::now_millis;
+
+/// A started worker.
+pub struct Worker {
+    pub api: RuntimeApi,
+    /// Dropping or sending kills the process.
+    kill: Option<oneshot::Sender<()>>,
+    pid: Option<u32>,
+    /// Lines written since the last `take_log`.
+    log: Arc<Mutex<Vec<String>>>,
+    /// Set once the process has exited (its exit code, or -1 for a signal).
+    pub exited: watch::Receiver<Option<i32>>,
+    pub stream_name: String,
+    pub started: Instant,
+    /// False until the worker served its first invocation (that one reports Init Duration).
+    pub warm: bool,
+}
+
+/// How to run a runtime: the program and its arguments.
+fn command_for(spec: &FunctionSpec) -> Result<(std::path::PathBuf, Vec<String>), EngineError> {
+    let rt = spec.runtime.as_str();
+    if rt.starts_with("python") {
+        Ok(("python3".into(), vec![spec.runtime_dir.join("python.py").display().to_string()]))
+    } else if rt.starts_with("nodejs") {
+        Ok(("node".into(), vec![spec.runtime_dir.join("node.js").display().to_string()]))
+    } else if rt.starts_with("provided") {
+        let bootstrap = spec.code_dir.join("bootstrap");
+        if !bootstrap.is_file() {
+            return Err(EngineError::Spawn("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into()));
+        }
+        Ok((bootstrap, vec![]))
+    } else {
+        Err(EngineError::Spawn(format!("firelocal cannot run runtime {rt}")))
+    }
+}
+
+impl Worker {
+    /// Starts the runtime process for `spec` with its Runtime API.
+    pub async fn start(spec: &FunctionSpec, sink: &LogSink) -> Result<Worker, EngineError> {
+        let api = RuntimeApi::start().await.map_err(|e| EngineError::Spawn(format!("cannot open a Runtime API endpoint: {e}")))?;
+        let (program, args) = command_for(spec)?;
+        let stream_name = {
+            let c = crate::engine::firehose::prefix::civil(now_millis());
+            format!("{:04}/{:02}/{:02}/[{}]{}", c.year, c.month, c.day, spec.version, uuid::Uuid::new_v4().simple())
+        };
+        let mut cmd = Command::new(&program);
+        cmd.args(&args).current_dir(&spec.code_dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("_X_AMZN") || k == "_HANDLER" || k == "LAMBDA_TASK_ROOT" {
+                cmd.env_remove(k);
+            }
+        }
+        let runtime_label = spec.runtime.clone();
+        let vars: Vec<(String, String)> = vec![
+            ("AWS_LAMBDA_RUNTIME_API".into(), api.addr.to_string()),
+            ("_HANDLER".into(), spec.handler.clone()),
+            ("LAMBDA_TASK_ROOT".into(), spec.code_dir.display().to_string()),
+            ("LAMBDA_RUNTIME_DIR".into(), spec.runtime_dir.display().to_string()),
+            ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.name.clone()),
+            ("AWS_LAMBDA_FUNCTION_VERSION".into(), spec.version.clone()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME".into(), spec.log_group.clone()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream_name.clone()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+            ("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime_label}")),
+            ("AWS_REGION".into(), spec.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), spec.region.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("AWS_SESSION_TOKEN".into(), "test".into()),
+            ("AWS_ENDPOINT_URL".into(), spec.endpoint.clone()),
+            ("PYTHONUNBUFFERED".into(), "1".into()),
+            ("TZ".into(), ":UTC".into()),
+        ];
+        cmd.envs(vars);
+        cmd.envs(spec.env.iter().cloned());
+        let mut child = cmd.spawn().map_err(|e| EngineError::Spawn(format!("cannot start {}: {e}", program.display())))?;
+
+        let log: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        for out in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), child.stderr.take().map(|s| Box::new(s) as _)]
+            .into_iter()
+            .flatten()
+        {
+            let (log, sink, group, stream) = (log.clone(), sink.clone(), spec.log_group.clone(), stream_name.clone());
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(out).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    sink(vec![LogLine { group: group.clone(), stream: stream.clone(), timestamp_ms: now_millis(), message: line.clone() }]);
+                    log.lock().push(line);
+                }
+            });
+        }
+        // The process is owned by this task: it reports the exit, and kills the process when the
+        // worker asks (or is dropped).
+        let pid = child.id();
+        let (tx, exited) = watch::channel(None);
+        let (kill, kill_rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let code = tokio::select! {
+                status = child.wait() => status.ok().and_then(|s| s.code()).unwrap_or(-1),
+                _ = kill_rx => {
+                    let _ = child.kill().await;
+                    -9
+                }
+            };
+            let _ = tx.send(Some(code));
+        });
+        Ok(Worker { api, kill: Some(kill), pid, log, exited, stream_name, started: Instant::now(), warm: false })
+    }
+
+    /// The lines written since the last call.
+    pub fn take_log(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock())
+    }
+
+    /// The process's peak resident memory (VmHWM) in MB.
+    pub fn max_memory_mb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        let kib: u64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib.div_ceil(1024))
+    }
+
+    /// The exit code, once the process has exited.
+    pub fn exit_code(&self) -> Option<i32> {
+        *self.exited.borrow()
+    }
+
+    /// Kills the process and waits until it is gone.
+    pub async fn kill(mut self) {
+        if let Some(k) = self.kill.take() {
+            let _ = k.send(());
+        }
+        let _ = self.exited.wait_for(Option::is_some).await;
+    }
+}
