@@ -79,6 +79,30 @@ impl Firelocal {
         aws_sdk_firehose::Client::from_conf(conf)
     }
 
+    /// A Lambda client for this server.
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        let conf = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "static"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    }
+
+    /// A CloudWatch Logs client for this server.
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        let conf = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new("test", "test", None, None, "static"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+    }
+
     /// `POST /_firelocal/firehose/flush[?stream=NAME]`: the per-stream reports.
     pub async fn flush(&self, stream: Option<&str>) -> serde_json::Value {
         let url = match stream {
@@ -141,4 +165,21 @@ impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
 pub async fn bucket(s3: &aws_sdk_s3::Client, name: &str) -> String {
     s3.create_bucket().bucket(name).send().await.expect("create bucket");
     name.to_string()
+}
+
+/// Zips a folder of `fixtures/` (keeping the executable bit of `bootstrap`).
+pub fn fixture_zip(folder: &str) -> Vec<u8> {
+    use std::io::Write;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(folder);
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut entries: Vec<_> = std::fs::read_dir(&root).expect("fixture folder").filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let mode = if name == "bootstrap" { 0o755 } else { 0o644 };
+        let opts = zip::write::SimpleFileOptions::default().unix_permissions(mode);
+        w.start_file(name, opts).expect("zip entry");
+        w.write_all(&std::fs::read(e.path()).expect("fixture file")).expect("zip write");
+    }
+    w.finish().expect("zip").into_inner()
 }

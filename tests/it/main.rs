@@ -3,6 +3,8 @@
 
 mod common;
 mod firehose;
+mod firehose_transform;
+mod lambda;
 mod s3_buckets;
 mod s3_listing;
 mod s3_multipart;

@@ -14,6 +14,7 @@ async fn health_endpoints_report_services() {
     assert_eq!(v["services"]["s3"], "running");
     assert_eq!(v["services"]["firehose"], "running");
     assert_eq!(v["services"]["athena"], "disabled");
+    assert_eq!(v["services"]["lambda"], "running");
     let r = fl.http().get(format!("{}/_firelocal/nope", fl.endpoint)).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }

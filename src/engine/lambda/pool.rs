@@ -116,14 +116,14 @@ impl Pool {
         for _ in 0..3 {
             tokio::task::yield_now().await;
         }
+        let mut notes = Vec::new();
         let (payload, function_error, keep) = match ending {
             Ending::Done(Completion::Response(body)) => (body, None, true),
             Ending::Done(Completion::Error(body)) => (body, Some("Unhandled".to_string()), true),
             Ending::Done(Completion::InitError(body)) => (body, Some("Unhandled".to_string()), false),
             Ending::Timeout => {
                 let secs = spec.timeout.as_secs_f64();
-                let line = format!("{} {request_id} Task timed out after {secs:.2} seconds", iso8601_millis(now_millis()));
-                self.log(&spec, &worker.stream_name, std::slice::from_ref(&line));
+                notes.push(format!("{} {request_id} Task timed out after {secs:.2} seconds", iso8601_millis(now_millis())));
                 (error_doc("Sandbox.Timedout", format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds")), Some("Unhandled".to_string()), false)
             }
             Ending::Exited(code) => match worker.api.take_init_error() {
@@ -136,6 +136,8 @@ impl Pool {
         };
         let mut lines = vec![start_line];
         lines.extend(worker.take_log());
+        self.log(&spec, &worker.stream_name, &notes);
+        lines.extend(notes);
         let ms = duration.as_secs_f64() * 1000.0;
         let mut report = format!(
             "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
