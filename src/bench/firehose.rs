@@ -30,7 +30,8 @@ fn event(i: usize) -> Vec<u8> {
     e.into_bytes()
 }
 
-async fn call(port: u16, method: &str, uri: &str, headers: &[(&str, &str)], body: Bytes) -> Result<(u16, Bytes), String> {
+/// One request on a fresh connection: the status and body.
+pub async fn call(port: u16, method: &str, uri: &str, headers: &[(&str, &str)], body: Bytes) -> Result<(u16, Bytes), String> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);

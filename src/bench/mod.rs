@@ -1,4 +1,4 @@
-//! `firelocal bench s3|firehose`. `s3` starts the real binary, measures startup-to-ready time and idle RSS,
+//! `firelocal bench s3|firehose|lambda`. `s3` starts the real binary, measures startup-to-ready time and idle RSS,
 //! then drives PUT and GET of 1 KiB and 1 MiB objects at several concurrencies with its own
 //! keep-alive HTTP/1.1 load generator, and prints a Markdown table (requests/s, MB/s, p50/p99).
 
@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
 mod firehose;
+mod lambda;
 
 /// Arguments of `firelocal bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -181,7 +182,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     match args.target.as_str() {
         "s3" => run_s3(args),
         "firehose" => firehose::run(args),
-        other => Err(format!("unknown benchmark {other:?} (available: s3, firehose)")),
+        "lambda" => lambda::run(args),
+        other => Err(format!("unknown benchmark {other:?} (available: s3, firehose, lambda)")),
     }
 }
 

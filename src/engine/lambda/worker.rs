@@ -30,11 +30,30 @@ pub struct Worker {
     pub warm: bool,
 }
 
+/// The real path of `python3` (resolved once: version-manager shims such as pyenv's add tens of
+/// milliseconds to every cold start when run through their wrapper script).
+pub async fn python_executable() -> std::path::PathBuf {
+    static PYTHON: tokio::sync::OnceCell<std::path::PathBuf> = tokio::sync::OnceCell::const_new();
+    PYTHON
+        .get_or_init(|| async {
+            let out = Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().await;
+            match out {
+                Ok(o) if o.status.success() => {
+                    let p = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                    if p.is_empty() { "python3".into() } else { p.into() }
+                }
+                _ => "python3".into(),
+            }
+        })
+        .await
+        .clone()
+}
+
 /// How to run a runtime: the program and its arguments.
-fn command_for(spec: &FunctionSpec) -> Result<(std::path::PathBuf, Vec<String>), EngineError> {
+async fn command_for(spec: &FunctionSpec) -> Result<(std::path::PathBuf, Vec<String>), EngineError> {
     let rt = spec.runtime.as_str();
     if rt.starts_with("python") {
-        Ok(("python3".into(), vec![spec.runtime_dir.join("python.py").display().to_string()]))
+        Ok((python_executable().await, vec![spec.runtime_dir.join("python.py").display().to_string()]))
     } else if rt.starts_with("nodejs") {
         Ok(("node".into(), vec![spec.runtime_dir.join("node.js").display().to_string()]))
     } else if rt.starts_with("provided") {
@@ -52,7 +71,7 @@ impl Worker {
     /// Starts the runtime process for `spec` with its Runtime API.
     pub async fn start(spec: &FunctionSpec, sink: &LogSink) -> Result<Worker, EngineError> {
         let api = RuntimeApi::start().await.map_err(|e| EngineError::Spawn(format!("cannot open a Runtime API endpoint: {e}")))?;
-        let (program, args) = command_for(spec)?;
+        let (program, args) = command_for(spec).await?;
         let stream_name = {
             let c = crate::engine::firehose::prefix::civil(now_millis());
             format!("{:04}/{:02}/{:02}/[{}]{}", c.year, c.month, c.day, spec.version, uuid::Uuid::new_v4().simple())

@@ -325,6 +325,10 @@ impl Lambda {
         }
         let runtime = input.runtime.ok_or_else(|| LambdaError::InvalidParameterValue("Runtime is required for .zip deployment packages.".into()))?;
         validate_runtime(&runtime)?;
+        if runtime.starts_with("python") {
+            // Resolve python3 in the background now, so the first cold start does not pay for it.
+            tokio::spawn(crate::engine::lambda::worker::python_executable());
+        }
         let role = input.role.unwrap_or_default();
         validate_role(&role)?;
         let handler = input.handler.ok_or_else(|| LambdaError::InvalidParameterValue("Handler is required for .zip deployment packages.".into()))?;
