@@ -76,8 +76,65 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         println!("\nwarm invocations/s at 1 connection: {:.0}", f.requests as f64 / f.secs);
         let f4 = run_scenario(port, make_for("empty"), 4, args.duration).await?;
         println!("warm invocations/s at 4 connections: {:.0} (p99 {:.2} ms)", f4.requests as f64 / f4.secs, f4.p99_us as f64 / 1e3);
-        Ok::<(), String>(())
+        transform_throughput(port, args.duration).await
     })
+}
+
+/// The console's Firehose processing blueprint (decode, append a newline, re-encode).
+const BLUEPRINT: &str = "import base64\n\ndef lambda_handler(event, context):\n    out = []\n    for r in event['records']:\n        line = base64.b64decode(r['data']).decode('utf-8').rstrip('\\n') + '\\n'\n        out.append({'recordId': r['recordId'], 'result': 'Ok', 'data': base64.b64encode(line.encode('utf-8')).decode('utf-8')})\n    return {'records': out}\n";
+
+/// Firehose PutRecordBatch with the blueprint transform in the path, end to end into S3.
+async fn transform_throughput(port: u16, secs: f64) -> Result<(), String> {
+    create_function(port, "blueprint", "app.lambda_handler", &[("app.py", BLUEPRINT)]).await?;
+    super::put_fixture(port, "/bench-transform", 0).await?;
+    let create = serde_json::json!({
+        "DeliveryStreamName": "transformed",
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::000000000000:role/bench",
+            "BucketARN": "arn:aws:s3:::bench-transform",
+            "BufferingHints": { "SizeInMBs": 5, "IntervalInSeconds": 60 },
+            "ProcessingConfiguration": { "Enabled": true, "Processors": [{ "Type": "Lambda", "Parameters": [
+                { "ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:blueprint" },
+                { "ParameterName": "BufferSizeInMBs", "ParameterValue": "1" }
+            ]}]},
+        }
+    });
+    let target = [("x-amz-target", "Firehose_20150804.CreateDeliveryStream"), ("content-type", "application/x-amz-json-1.1")];
+    let (status, resp) = call(port, "POST", "/", &target, create.to_string()).await?;
+    if status != 200 {
+        return Err(format!("CreateDeliveryStream: {status} {resp}"));
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let record = "{\"event_id\":\"00000001\",\"element_clicked\":\"button-1\",\"page\":\"/products/1\",\"user_id\":\"user-000001\"}";
+    let body = serde_json::json!({
+        "DeliveryStreamName": "transformed",
+        "Records": (0..500).map(|_| serde_json::json!({ "Data": b64.encode(record) })).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let body = Bytes::from(body);
+    let make: RequestFactory = Arc::new(move |_, _| {
+        http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("host", "localhost")
+            .header("x-amz-target", "Firehose_20150804.PutRecordBatch")
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(body.clone()))
+            .map_err(|e| e.to_string())
+    });
+    let t = Instant::now();
+    let f = run_scenario(port, make, 4, secs).await?;
+    let (status, _) = call(port, "POST", "/_firelocal/firehose/flush", &[], String::new()).await?;
+    let elapsed = t.elapsed().as_secs_f64();
+    let sent = f.requests * 500;
+    println!(
+        "\nFirehose with the Python blueprint transform (4 connections, 500 records of {} bytes per call): {:.0} records/s accepted, {:.0} records/s end to end into S3 including the final flush (flush {})",
+        record.len(),
+        sent as f64 / f.secs,
+        sent as f64 / elapsed,
+        if status == 200 { "ok" } else { "failed" }
+    );
+    Ok(())
 }
 
 fn make_for(name: &'static str) -> RequestFactory {
