@@ -7,6 +7,7 @@ pub mod engine;
 pub mod protocol;
 pub mod server;
 pub mod services;
+pub mod state;
 
 pub use config::Config;
 

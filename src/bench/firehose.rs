@@ -66,6 +66,20 @@ async fn delivered_bytes(port: u16) -> Result<(u64, usize), String> {
     }
 }
 
+/// Requests that send the same PutRecordBatch body again and again.
+pub fn put_record_batch(body: Bytes) -> RequestFactory {
+    Arc::new(move |_, _| {
+        http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("host", "localhost")
+            .header("x-amz-target", "Firehose_20150804.PutRecordBatch")
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(body.clone()))
+            .map_err(|e| e.to_string())
+    })
+}
+
 /// Runs the Firehose benchmark.
 pub fn run(args: BenchArgs) -> Result<(), String> {
     let (server, _) = spawn_server(&args.server_log_level, args.persistent)?;
@@ -110,17 +124,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         }
         let mut sent_total = 0u64;
         for &c in &args.connections {
-            let body = body.clone();
-            let make: RequestFactory = Arc::new(move |_, _| {
-                http::Request::builder()
-                    .method("POST")
-                    .uri("/")
-                    .header("host", "localhost")
-                    .header("x-amz-target", "Firehose_20150804.PutRecordBatch")
-                    .header("content-type", "application/x-amz-json-1.1")
-                    .body(Full::new(body.clone()))
-                    .map_err(|e| e.to_string())
-            });
+            let make = put_record_batch(body.clone());
             let f = run_scenario(port, make, c, args.duration).await?;
             let (fs, _) = call(port, "POST", "/_firelocal/firehose/flush", &[], Bytes::new()).await?;
             sent_total += ((f.requests - f.errors) * record_bytes) as u64;

@@ -111,17 +111,7 @@ async fn transform_throughput(port: u16, secs: f64) -> Result<(), String> {
         "Records": (0..500).map(|_| serde_json::json!({ "Data": b64.encode(record) })).collect::<Vec<_>>(),
     })
     .to_string();
-    let body = Bytes::from(body);
-    let make: RequestFactory = Arc::new(move |_, _| {
-        http::Request::builder()
-            .method("POST")
-            .uri("/")
-            .header("host", "localhost")
-            .header("x-amz-target", "Firehose_20150804.PutRecordBatch")
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(Full::new(body.clone()))
-            .map_err(|e| e.to_string())
-    });
+    let make = super::firehose::put_record_batch(Bytes::from(body));
     let t = Instant::now();
     let f = run_scenario(port, make, 4, secs).await?;
     let (status, _) = call(port, "POST", "/_firelocal/firehose/flush", &[], String::new()).await?;

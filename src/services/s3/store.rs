@@ -183,8 +183,7 @@ impl Store {
     pub fn open(dir: &Path, persistent: bool) -> S3Result<Store> {
         let blobs = dir.join("s3").join("blobs");
         std::fs::create_dir_all(&blobs)?;
-        let db = if persistent { Connection::open(dir.join("state.sqlite"))? } else { Connection::open_in_memory()? };
-        db.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;")?;
+        let db = crate::state::open_db(dir, persistent)?;
         db.execute_batch(SCHEMA)?;
         Ok(Store { db: Mutex::new(db), blobs })
     }
