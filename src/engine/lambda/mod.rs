@@ -70,6 +70,12 @@ pub struct Invocation {
 /// Why an invocation could not run at all.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineError {
-    /// The runtime's executable could not be started.
+    /// firelocal could not set the worker up (its Runtime API endpoint).
     Spawn(String),
+    /// The runtime's entry point could not be started (no `bootstrap`, no interpreter): the
+    /// caller gets `Runtime.InvalidEntrypoint`, as on AWS.
+    Entrypoint(String),
 }
+
+/// The largest response a synchronous invocation may return.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;

@@ -75,12 +75,26 @@ impl Pool {
             w.kill().await;
         };
         let started = Instant::now();
+        let request_id = uuid::Uuid::new_v4().to_string();
         let mut worker = match reuse {
             Some(w) => w,
-            None => Worker::start(&spec, &self.sink).await?,
+            None => match Worker::start(&spec, &self.sink).await {
+                Ok(w) => w,
+                Err(EngineError::Entrypoint(m)) => {
+                    let line = format!("{request_id} Error: {m} Runtime.InvalidEntrypoint");
+                    self.log(&spec, "entrypoint", std::slice::from_ref(&line));
+                    return Ok(Invocation {
+                        payload: error_doc("Runtime.InvalidEntrypoint", format!("RequestId: {request_id} Error: {m}")),
+                        function_error: Some("Unhandled".into()),
+                        log: format!("{line}\n"),
+                        duration: started.elapsed(),
+                        request_id,
+                    });
+                }
+                Err(e) => return Err(e),
+            },
         };
         let cold = !worker.warm;
-        let request_id = uuid::Uuid::new_v4().to_string();
         let start_line = format!("START RequestId: {request_id} Version: {}", spec.version);
         self.log(&spec, &worker.stream_name, std::slice::from_ref(&start_line));
         let _ = worker.take_log();
@@ -118,6 +132,11 @@ impl Pool {
         }
         let mut notes = Vec::new();
         let (payload, function_error, keep) = match ending {
+            Ending::Done(Completion::Response(body)) if body.len() > super::MAX_RESPONSE_BYTES => (
+                error_doc("Function.ResponseSizeTooLarge", format!("Response payload size exceeded maximum allowed payload size ({} bytes).", super::MAX_RESPONSE_BYTES)),
+                Some("Unhandled".to_string()),
+                true,
+            ),
             Ending::Done(Completion::Response(body)) => (body, None, true),
             Ending::Done(Completion::Error(body)) => (body, Some("Unhandled".to_string()), true),
             Ending::Done(Completion::InitError(body)) => (body, Some("Unhandled".to_string()), false),

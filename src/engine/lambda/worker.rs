@@ -59,11 +59,11 @@ async fn command_for(spec: &FunctionSpec) -> Result<(std::path::PathBuf, Vec<Str
     } else if rt.starts_with("provided") {
         let bootstrap = spec.code_dir.join("bootstrap");
         if !bootstrap.is_file() {
-            return Err(EngineError::Spawn("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into()));
+            return Err(EngineError::Entrypoint("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into()));
         }
         Ok((bootstrap, vec![]))
     } else {
-        Err(EngineError::Spawn(format!("firelocal cannot run runtime {rt}")))
+        Err(EngineError::Entrypoint(format!("firelocal cannot run runtime {rt}")))
     }
 }
 
@@ -107,7 +107,7 @@ impl Worker {
         ];
         cmd.envs(vars);
         cmd.envs(spec.env.iter().cloned());
-        let mut child = cmd.spawn().map_err(|e| EngineError::Spawn(format!("cannot start {}: {e}", program.display())))?;
+        let mut child = cmd.spawn().map_err(|e| EngineError::Entrypoint(format!("cannot start {}: {e}", program.display())))?;
 
         let log: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
         for out in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), child.stderr.take().map(|s| Box::new(s) as _)]

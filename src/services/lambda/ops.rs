@@ -22,9 +22,9 @@ use crate::services::s3::S3;
 
 /// The account every resource belongs to.
 pub const ACCOUNT: &str = "000000000000";
-/// Invoke payload limits: 6 MB synchronous, 256 KB asynchronous.
+/// Invoke payload limits: 6 MB synchronous, 1 MB asynchronous.
 pub const MAX_SYNC_PAYLOAD: usize = 6_291_456;
-pub const MAX_ASYNC_PAYLOAD: usize = 262_144;
+pub const MAX_ASYNC_PAYLOAD: usize = 1_048_576;
 /// The largest unpacked deployment package.
 pub const MAX_UNZIPPED: u64 = 262_144_000;
 /// The runtimes firelocal runs as local processes.
@@ -640,7 +640,7 @@ impl Lambda {
                     for attempt in 0..3 {
                         match pool.invoke(payload.clone(), None).await {
                             Ok(inv) if inv.function_error.is_none() => return,
-                            Ok(_) if attempt < 2 => tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await,
+                            Ok(_) if attempt < 2 => tokio::time::sleep(Duration::from_secs(attempt + 1)).await,
                             Ok(_) => return,
                             Err(e) => {
                                 tracing::warn!(error = ?e, "asynchronous invocation could not run");
@@ -654,7 +654,7 @@ impl Lambda {
             InvocationType::RequestResponse => {
                 let pool = self.pool(&f);
                 let inv = pool.invoke(payload, client_context).await.map_err(|e| match e {
-                    crate::engine::lambda::EngineError::Spawn(m) => LambdaError::Service(m),
+                    crate::engine::lambda::EngineError::Spawn(m) | crate::engine::lambda::EngineError::Entrypoint(m) => LambdaError::Service(m),
                 })?;
                 Ok((version, Some(inv)))
             }

@@ -64,7 +64,9 @@ fn stream_missing() -> LogsError {
     LogsError::ResourceNotFound("The specified log stream does not exist.".into())
 }
 
-/// A filter pattern: every term (quoted or not) must appear in the message. Empty matches all.
+/// A filter pattern, as CloudWatch Logs reads unstructured events: every plain term (or quoted
+/// phrase) must appear, `-term` must not, and if there are `?term`s at least one must appear.
+/// Empty matches all.
 fn matches(pattern: &str, message: &str) -> bool {
     let mut terms = Vec::new();
     let mut rest = pattern.trim();
@@ -79,7 +81,20 @@ fn matches(pattern: &str, message: &str) -> bool {
             rest = rest[end..].trim_start();
         }
     }
-    terms.iter().all(|t| message.contains(t))
+    let (mut any, mut any_matched) = (false, false);
+    for t in terms {
+        if let Some(t) = t.strip_prefix('?') {
+            any = true;
+            any_matched |= message.contains(t.trim_matches('"'));
+        } else if let Some(t) = t.strip_prefix('-').filter(|t| !t.is_empty()) {
+            if message.contains(t.trim_matches('"')) {
+                return false;
+            }
+        } else if !message.contains(t) {
+            return false;
+        }
+    }
+    !any || any_matched
 }
 
 fn parse_token(token: Option<&str>, prefix: char) -> Option<usize> {
@@ -162,6 +177,9 @@ impl Logs {
 
     /// DescribeLogStreams.
     pub fn describe_log_streams(&self, group: &str, prefix: Option<&str>, by_time: bool, descending: bool, limit: usize, token: Option<&str>) -> Result<Value, LogsError> {
+        if by_time && prefix.is_some() {
+            return Err(LogsError::InvalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.".into()));
+        }
         let groups = self.groups.lock();
         let g = groups.get(group).ok_or_else(group_missing)?;
         let mut all: Vec<(i64, Value)> = g
@@ -245,6 +263,10 @@ mod tests {
         assert!(matches("ERROR", "an ERROR here"));
         assert!(matches("\"Task timed out\" abc", "abc: Task timed out after 1.00 seconds"));
         assert!(!matches("ERROR WARN", "an ERROR here"));
+        assert!(matches("?ERROR ?WARN", "a WARN here"));
+        assert!(!matches("?ERROR ?WARN", "all fine"));
+        assert!(matches("received -b", "received a"));
+        assert!(!matches("received -b", "received b"));
     }
 
     #[test]

@@ -21,6 +21,15 @@ function request(method, p, body, headers) {
   });
 }
 
+// console.* lines carry the time, the request id and the level, as in AWS's Node.js runtime.
+let currentRequestId = 'undefined';
+for (const [method, level] of [['log', 'INFO'], ['info', 'INFO'], ['warn', 'WARN'], ['error', 'ERROR'], ['debug', 'DEBUG'], ['trace', 'TRACE']]) {
+  const util = require('util');
+  console[method] = (...args) => {
+    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}\n`);
+  };
+}
+
 function errorBody(err, kind) {
   return {
     errorType: kind || (err && err.name) || 'Error',
@@ -77,6 +86,7 @@ async function main() {
   for (;;) {
     const next = await request('GET', '/invocation/next');
     const id = next.headers['lambda-runtime-aws-request-id'];
+    currentRequestId = id;
     const deadline = Number(next.headers['lambda-runtime-deadline-ms'] || 0);
     process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'] || '';
     const context = {
@@ -96,7 +106,7 @@ async function main() {
       await request('POST', `/invocation/${id}/response`, JSON.stringify(result === undefined ? null : result));
     } catch (e) {
       const body = errorBody(e);
-      console.error(`ERROR\t${body.errorType}: ${body.errorMessage}`);
+      console.error(`Invoke Error \t${JSON.stringify(body)}`);
       await request('POST', `/invocation/${id}/error`, body, { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
     }
   }

@@ -27,6 +27,33 @@ def _error(exc, kind=None):
     }
 
 
+class _Obj:
+    """An attribute bag, as the official runtime builds client_context and identity."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class ClientContext:
+    def __init__(self, doc):
+        self.custom = doc.get("custom")
+        self.env = doc.get("env")
+        client = doc.get("client")
+        self.client = _Obj(
+            installation_id=client.get("installation_id"),
+            app_title=client.get("app_title"),
+            app_version_name=client.get("app_version_name"),
+            app_version_code=client.get("app_version_code"),
+            app_package_name=client.get("app_package_name"),
+        ) if isinstance(client, dict) else None
+
+
+class CognitoIdentity:
+    def __init__(self, doc):
+        self.cognito_identity_id = doc.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = doc.get("cognitoIdentityPoolId")
+
+
 class LambdaContext:
     def __init__(self, request_id, deadline_ms, arn, client_context, identity):
         self.aws_request_id = request_id
@@ -52,6 +79,8 @@ def _load_handler():
     module_name = module_name.replace("/", ".")
     try:
         module = importlib.import_module(module_name)
+    except SyntaxError as e:
+        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {e}") from e
     except Exception as e:  # noqa: BLE001 - any import failure is reported as AWS does
         raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {e}") from e
     handler = getattr(module, function_name, None)
@@ -86,14 +115,15 @@ def main():
             body = resp.read()
         try:
             event = json.loads(body) if body else None
-            ctx = LambdaContext(request_id, deadline, arn, json.loads(client_context) if client_context else None,
-                                json.loads(identity) if identity else None)
+            ctx = LambdaContext(request_id, deadline, arn, ClientContext(json.loads(client_context)) if client_context else None,
+                                CognitoIdentity(json.loads(identity)) if identity else None)
             result = handler(event, ctx)
             payload = json.dumps(result).encode()
         except Exception as e:  # noqa: BLE001 - the handler's error goes back to the caller
             err = _error(e)
             err["requestId"] = request_id
-            print(f"[ERROR] {err['errorType']}: {err['errorMessage']}", file=sys.stderr, flush=True)
+            trace = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+            print(f"[ERROR] {err['errorType']}: {err['errorMessage']}\n{trace}", end="", file=sys.stderr, flush=True)
             _post(f"/invocation/{request_id}/error", err, {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
             continue
         _post(f"/invocation/{request_id}/response", payload)
