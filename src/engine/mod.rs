@@ -3,3 +3,4 @@
 
 pub mod firehose;
 pub mod lambda;
+pub mod vtl;

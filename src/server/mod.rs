@@ -214,6 +214,12 @@ async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpRes
         Route::Service(ServiceId::Firehose) => crate::services::firehose::wire::handle(&state.services.firehose, req).await,
         Route::Service(ServiceId::Lambda) => crate::services::lambda::wire::handle(&state.services.lambda, req).await,
         Route::Service(ServiceId::Logs) => crate::services::logs::wire::handle(&state.services.logs, req).await,
+        Route::Service(ServiceId::ApiGateway) => crate::services::apigateway::wire::handle(&state.services.apigateway, req),
+        Route::Service(ServiceId::ExecuteApi) => {
+            let s = &state.services;
+            let backends = crate::services::apigateway::invoke::Backends { firehose: &s.firehose, lambda: &s.lambda };
+            crate::services::apigateway::invoke::invoke(&s.apigateway, &backends, req).await
+        }
         Route::Service(id) => {
             let err = AwsError::service_not_emulated(id.info().name);
             (err.render(id.info().protocol, &req.request_id, req.method == Method::HEAD), "NotEmulated")

@@ -2,6 +2,7 @@
 //! state (`store`) and one error enum mapped to AWS codes. Services call each other through
 //! their typed APIs, in process (Firehose writes objects with `s3::ops::put_object`).
 
+pub mod apigateway;
 pub mod firehose;
 pub mod lambda;
 pub mod logs;
@@ -19,6 +20,7 @@ pub struct Services {
     pub firehose: firehose::Firehose,
     pub lambda: Arc<lambda::Lambda>,
     pub logs: Arc<logs::Logs>,
+    pub apigateway: apigateway::ApiGateway,
 }
 
 /// What opening the services needs beyond the data directory.
@@ -42,7 +44,8 @@ impl Services {
         lambda.set_endpoint(opts.endpoint.to_string());
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
-        Ok(Services { s3, firehose, lambda, logs })
+        let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
+        Ok(Services { s3, firehose, lambda, logs, apigateway })
     }
 
     /// Delivers every Firehose buffer and stops the delivery tasks (clean shutdown).

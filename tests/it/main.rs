@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test starts the real `firelocal` binary on a free
 //! port and talks to it with real clients (aws-sdk-rust, plain HTTP).
 
+mod apigateway;
 mod common;
 mod firehose;
 mod firehose_transform;

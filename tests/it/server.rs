@@ -15,6 +15,7 @@ async fn health_endpoints_report_services() {
     assert_eq!(v["services"]["firehose"], "running");
     assert_eq!(v["services"]["athena"], "disabled");
     assert_eq!(v["services"]["lambda"], "running");
+    assert_eq!(v["services"]["apigateway"], "running");
     let r = fl.http().get(format!("{}/_firelocal/nope", fl.endpoint)).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }

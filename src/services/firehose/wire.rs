@@ -111,6 +111,11 @@ const OPERATIONS: &[&str] = &[
     "PutRecord", "PutRecordBatch", "TagDeliveryStream", "UntagDeliveryStream", "ListTagsForDeliveryStream",
 ];
 
+/// Runs one Firehose action on a JSON body in process (API Gateway's AWS integrations call this).
+pub async fn execute(fh: &Firehose, op: &str, body: &[u8]) -> Result<Value, AwsError> {
+    dispatch(fh, op, body).await.1
+}
+
 async fn dispatch(fh: &Firehose, op: &str, body: &[u8]) -> (&'static str, Result<Value, AwsError>) {
     let Some(name) = OPERATIONS.iter().find(|o| **o == op).copied() else {
         let e = if op.ends_with("DeliveryStreamEncryption") {

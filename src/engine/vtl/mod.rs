@@ -1,0 +1,534 @@
+//! API Gateway's mapping templates: a Velocity (VTL) interpreter for the subset API Gateway
+//! documents, with `$input`, `$util`, `$context` and `$stageVariables`. `parse` builds the tree;
+//! this module evaluates it.
+
+pub mod jsonpath;
+pub mod parse;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::Value as Json;
+
+use parse::{Access, BinOp, Expr, Node, Ref};
+
+/// A template value.
+#[derive(Debug, Clone)]
+pub enum Val {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Rc<RefCell<Vec<Val>>>),
+    Map(Rc<RefCell<Vec<(String, Val)>>>),
+    /// `$input`.
+    Input,
+    /// `$util`.
+    Util,
+}
+
+/// The request a template reads through `$input`.
+#[derive(Debug, Default, Clone)]
+pub struct Input {
+    pub body: String,
+    pub path: BTreeMap<String, String>,
+    pub querystring: BTreeMap<String, String>,
+    pub header: BTreeMap<String, String>,
+}
+
+impl Val {
+    fn list(v: Vec<Val>) -> Val {
+        Val::List(Rc::new(RefCell::new(v)))
+    }
+
+    fn map(v: Vec<(String, Val)>) -> Val {
+        Val::Map(Rc::new(RefCell::new(v)))
+    }
+
+    /// A JSON value as a template value.
+    pub fn from_json(j: &Json) -> Val {
+        match j {
+            Json::Null => Val::Null,
+            Json::Bool(b) => Val::Bool(*b),
+            Json::Number(n) => n.as_i64().map(Val::Int).unwrap_or_else(|| Val::Float(n.as_f64().unwrap_or(0.0))),
+            Json::String(s) => Val::Str(s.clone()),
+            Json::Array(a) => Val::list(a.iter().map(Val::from_json).collect()),
+            Json::Object(o) => Val::map(o.iter().map(|(k, v)| (k.clone(), Val::from_json(v))).collect()),
+        }
+    }
+
+    /// A map from string pairs.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Val {
+        Val::map(pairs.into_iter().map(|(k, v)| (k.clone(), Val::Str(v.clone()))).collect())
+    }
+
+    fn truthy(&self) -> bool {
+        !matches!(self, Val::Null | Val::Bool(false))
+    }
+
+    /// How the value prints into the output (Java's `toString`).
+    pub fn render(&self) -> String {
+        match self {
+            Val::Null => String::new(),
+            Val::Bool(b) => b.to_string(),
+            Val::Int(i) => i.to_string(),
+            Val::Float(f) => {
+                if f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.1}") } else { f.to_string() }
+            }
+            Val::Str(s) => s.clone(),
+            Val::List(l) => format!("[{}]", l.borrow().iter().map(Val::render).collect::<Vec<_>>().join(", ")),
+            Val::Map(m) => format!("{{{}}}", m.borrow().iter().map(|(k, v)| format!("{k}={}", v.render())).collect::<Vec<_>>().join(", ")),
+            Val::Input | Val::Util => String::new(),
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Val::Int(i) => Some(*i as f64),
+            Val::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
+fn equals(a: &Val, b: &Val) -> bool {
+    match (a, b) {
+        (Val::Null, Val::Null) => true,
+        (Val::Bool(x), Val::Bool(y)) => x == y,
+        (Val::Str(x), Val::Str(y)) => x == y,
+        (Val::Int(x), Val::Int(y)) => x == y,
+        (x, y) if x.as_f64().is_some() && y.as_f64().is_some() => x.as_f64() == y.as_f64(),
+        (Val::List(_) | Val::Map(_), _) | (_, Val::List(_) | Val::Map(_)) => a.render() == b.render(),
+        _ => false,
+    }
+}
+
+/// Evaluation state: variables and the request.
+pub struct Ctx {
+    vars: BTreeMap<String, Val>,
+    input: Input,
+    out: String,
+}
+
+/// Signals `#break`.
+struct Broke;
+
+/// Renders a template against a request, `$context` and `$stageVariables`.
+pub fn render(template: &str, input: Input, context: Val, stage_variables: Val) -> Result<String, String> {
+    let nodes = parse::parse(template)?;
+    let mut ctx = Ctx { vars: BTreeMap::new(), input, out: String::new() };
+    ctx.vars.insert("input".into(), Val::Input);
+    ctx.vars.insert("util".into(), Val::Util);
+    ctx.vars.insert("context".into(), context);
+    ctx.vars.insert("stageVariables".into(), stage_variables);
+    let _ = ctx.nodes(&nodes)?;
+    Ok(ctx.out)
+}
+
+fn json_text(v: &Json) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn to_json(v: &Val) -> Json {
+    match v {
+        Val::Null | Val::Input | Val::Util => Json::Null,
+        Val::Bool(b) => Json::Bool(*b),
+        Val::Int(i) => Json::from(*i),
+        Val::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+        Val::Str(s) => Json::String(s.clone()),
+        Val::List(l) => Json::Array(l.borrow().iter().map(to_json).collect()),
+        Val::Map(m) => Json::Object(m.borrow().iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
+}
+
+/// `$util.escapeJavaScript`: backslash-escapes quotes, backslashes and control characters.
+pub fn escape_javascript(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '/' => out.push_str("\\/"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Ctx {
+    fn nodes(&mut self, nodes: &[Node]) -> Result<Option<Broke>, String> {
+        for n in nodes {
+            match n {
+                Node::Text(t) => self.out.push_str(t),
+                Node::Ref { r, quiet, source } => {
+                    let v = self.reference(r)?;
+                    match v {
+                        Val::Null if !quiet => self.out.push_str(source),
+                        v => self.out.push_str(&v.render()),
+                    }
+                }
+                Node::Set(target, e) => {
+                    let v = self.expr(e)?;
+                    self.assign(target, v)?;
+                }
+                Node::If(branches, otherwise) => {
+                    let mut done = false;
+                    for (cond, body) in branches {
+                        if self.expr(cond)?.truthy() {
+                            if let Some(b) = self.nodes(body)? {
+                                return Ok(Some(b));
+                            }
+                            done = true;
+                            break;
+                        }
+                    }
+                    if !done
+                        && let Some(body) = otherwise
+                        && let Some(b) = self.nodes(body)?
+                    {
+                        return Ok(Some(b));
+                    }
+                }
+                Node::Foreach(var, list, body) => {
+                    let items: Vec<Val> = match self.expr(list)? {
+                        Val::List(l) => l.borrow().clone(),
+                        Val::Map(m) => m.borrow().iter().map(|(_, v)| v.clone()).collect(),
+                        Val::Null => Vec::new(),
+                        other => vec![other],
+                    };
+                    let n = items.len();
+                    let saved = (self.vars.get(var).cloned(), self.vars.get("foreach").cloned(), self.vars.get("velocityCount").cloned());
+                    for (i, item) in items.into_iter().enumerate() {
+                        self.vars.insert(var.clone(), item);
+                        self.vars.insert(
+                            "foreach".into(),
+                            Val::map(vec![
+                                ("index".into(), Val::Int(i as i64)),
+                                ("count".into(), Val::Int(i as i64 + 1)),
+                                ("hasNext".into(), Val::Bool(i + 1 < n)),
+                                ("first".into(), Val::Bool(i == 0)),
+                                ("last".into(), Val::Bool(i + 1 == n)),
+                            ]),
+                        );
+                        self.vars.insert("velocityCount".into(), Val::Int(i as i64 + 1));
+                        if self.nodes(body)?.is_some() {
+                            break;
+                        }
+                    }
+                    for (k, v) in [(var.as_str(), saved.0), ("foreach", saved.1), ("velocityCount", saved.2)] {
+                        match v {
+                            Some(v) => self.vars.insert(k.to_string(), v),
+                            None => self.vars.remove(k),
+                        };
+                    }
+                }
+                Node::Break => return Ok(Some(Broke)),
+            }
+        }
+        Ok(None)
+    }
+
+    fn assign(&mut self, target: &Ref, v: Val) -> Result<(), String> {
+        if target.chain.is_empty() {
+            self.vars.insert(target.var.clone(), v);
+            return Ok(());
+        }
+        // `#set($map.key = v)`: set a key on a map held in a variable.
+        let (last, head) = target.chain.split_last().ok_or("empty reference")?;
+        let owner = self.reference(&Ref { var: target.var.clone(), chain: head.to_vec() })?;
+        let key = match last {
+            Access::Prop(k) => k.clone(),
+            Access::Index(e) => self.expr(e)?.render(),
+            Access::Call(..) => return Err("cannot assign to a method call".into()),
+        };
+        if let Val::Map(m) = owner {
+            let mut m = m.borrow_mut();
+            match m.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = v,
+                None => m.push((key, v)),
+            }
+        }
+        Ok(())
+    }
+
+    fn reference(&mut self, r: &Ref) -> Result<Val, String> {
+        let mut v = self.vars.get(&r.var).cloned().unwrap_or(Val::Null);
+        for a in &r.chain {
+            v = match a {
+                Access::Prop(name) => self.property(&v, name)?,
+                Access::Call(name, args) => {
+                    let args = args.iter().map(|e| self.expr(e)).collect::<Result<Vec<_>, _>>()?;
+                    self.call(&v, name, &args)?
+                }
+                Access::Index(e) => {
+                    let i = self.expr(e)?;
+                    self.index(&v, &i)
+                }
+            };
+        }
+        Ok(v)
+    }
+
+    fn property(&mut self, v: &Val, name: &str) -> Result<Val, String> {
+        Ok(match v {
+            Val::Map(m) => m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null),
+            Val::Input | Val::Util => self.call(v, name, &[])?,
+            Val::Str(_) | Val::List(_) => self.call(v, name, &[]).unwrap_or(Val::Null),
+            _ => Val::Null,
+        })
+    }
+
+    fn index(&self, v: &Val, i: &Val) -> Val {
+        match (v, i) {
+            (Val::List(l), Val::Int(n)) => {
+                let l = l.borrow();
+                let idx = if *n < 0 { l.len() as i64 + n } else { *n };
+                l.get(idx as usize).cloned().unwrap_or(Val::Null)
+            }
+            (Val::Map(m), k) => {
+                let key = k.render();
+                m.borrow().iter().find(|(n, _)| *n == key).map(|(_, v)| v.clone()).unwrap_or(Val::Null)
+            }
+            _ => Val::Null,
+        }
+    }
+
+    fn call(&mut self, v: &Val, name: &str, args: &[Val]) -> Result<Val, String> {
+        let s = |i: usize| args.get(i).map(Val::render).unwrap_or_default();
+        let n = |i: usize| args.get(i).and_then(Val::as_f64).unwrap_or(0.0) as i64;
+        Ok(match v {
+            Val::Input => match name {
+                "body" => Val::Str(self.input.body.clone()),
+                "json" => match jsonpath::select(&self.input.body, &s(0)) {
+                    Some(j) => Val::Str(json_text(&j)),
+                    None => Val::Str(String::new()),
+                },
+                "path" => jsonpath::select(&self.input.body, &s(0)).map(|j| Val::from_json(&j)).unwrap_or(Val::Null),
+                "params" if args.is_empty() => Val::map(vec![
+                    ("path".into(), Val::from_pairs(&self.input.path)),
+                    ("querystring".into(), Val::from_pairs(&self.input.querystring)),
+                    ("header".into(), Val::from_pairs(&self.input.header)),
+                ]),
+                "params" => {
+                    let key = s(0);
+                    let found = self
+                        .input
+                        .path
+                        .get(&key)
+                        .or_else(|| self.input.querystring.get(&key))
+                        .or_else(|| self.input.header.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)).map(|(_, v)| v));
+                    Val::Str(found.cloned().unwrap_or_default())
+                }
+                other => return Err(format!("$input.{other} is not supported")),
+            },
+            Val::Util => match name {
+                "base64Encode" => Val::Str(B64.encode(s(0).as_bytes())),
+                "base64Decode" => Val::Str(String::from_utf8_lossy(&B64.decode(s(0).trim()).map_err(|e| format!("$util.base64Decode: {e}"))?).into_owned()),
+                "escapeJavaScript" => Val::Str(escape_javascript(&s(0))),
+                "urlEncode" => Val::Str(percent_encoding::utf8_percent_encode(&s(0), percent_encoding::NON_ALPHANUMERIC).to_string().replace("%2D", "-").replace("%2E", ".").replace("%5F", "_").replace("%2A", "*").replace("%20", "+")),
+                "urlDecode" => Val::Str(crate::protocol::percent_decode(&s(0).replace('+', " "))),
+                "parseJson" => Val::from_json(&serde_json::from_str::<Json>(&s(0)).map_err(|e| format!("$util.parseJson: {e}"))?),
+                "toJson" => Val::Str(json_text(&to_json(args.first().unwrap_or(&Val::Null)))),
+                other => return Err(format!("$util.{other} is not supported")),
+            },
+            Val::Str(st) => match name {
+                "length" | "size" => Val::Int(st.chars().count() as i64),
+                "isEmpty" => Val::Bool(st.is_empty()),
+                "toLowerCase" => Val::Str(st.to_lowercase()),
+                "toUpperCase" => Val::Str(st.to_uppercase()),
+                "trim" => Val::Str(st.trim().to_string()),
+                "contains" => Val::Bool(st.contains(&s(0))),
+                "startsWith" => Val::Bool(st.starts_with(&s(0))),
+                "endsWith" => Val::Bool(st.ends_with(&s(0))),
+                "equals" => Val::Bool(equals(v, args.first().unwrap_or(&Val::Null))),
+                "equalsIgnoreCase" => Val::Bool(st.eq_ignore_ascii_case(&s(0))),
+                "indexOf" => Val::Int(st.find(&s(0)).map_or(-1, |i| st[..i].chars().count() as i64)),
+                "replace" => Val::Str(st.replace(&s(0), &s(1))),
+                "replaceAll" => {
+                    let re = regex::Regex::new(&s(0)).map_err(|e| format!("replaceAll: {e}"))?;
+                    Val::Str(re.replace_all(st, s(1).replace('$', "$$").as_str()).into_owned())
+                }
+                "matches" => Val::Bool(regex::Regex::new(&format!("^(?:{})$", s(0))).map_err(|e| format!("matches: {e}"))?.is_match(st)),
+                "split" => {
+                    let re = regex::Regex::new(&s(0)).map_err(|e| format!("split: {e}"))?;
+                    let mut parts: Vec<Val> = re.split(st).map(|p| Val::Str(p.to_string())).collect();
+                    while matches!(parts.last(), Some(Val::Str(p)) if p.is_empty()) {
+                        parts.pop();
+                    }
+                    Val::list(parts)
+                }
+                "substring" => {
+                    let chars: Vec<char> = st.chars().collect();
+                    let a = (n(0).max(0) as usize).min(chars.len());
+                    let b = if args.len() > 1 { (n(1).max(0) as usize).min(chars.len()) } else { chars.len() };
+                    Val::Str(chars[a..b.max(a)].iter().collect())
+                }
+                "charAt" => Val::Str(st.chars().nth(n(0) as usize).map(String::from).unwrap_or_default()),
+                "toString" => v.clone(),
+                other => return Err(format!("String.{other}() is not supported")),
+            },
+            Val::List(l) => match name {
+                "size" => Val::Int(l.borrow().len() as i64),
+                "isEmpty" => Val::Bool(l.borrow().is_empty()),
+                "get" => self.index(v, &Val::Int(n(0))),
+                "add" => {
+                    l.borrow_mut().push(args.first().cloned().unwrap_or(Val::Null));
+                    Val::Bool(true)
+                }
+                "contains" => Val::Bool(l.borrow().iter().any(|x| equals(x, args.first().unwrap_or(&Val::Null)))),
+                other => return Err(format!("List.{other}() is not supported")),
+            },
+            Val::Map(m) => match name {
+                "size" => Val::Int(m.borrow().len() as i64),
+                "isEmpty" => Val::Bool(m.borrow().is_empty()),
+                "get" => self.index(v, args.first().unwrap_or(&Val::Null)),
+                "containsKey" => Val::Bool(m.borrow().iter().any(|(k, _)| *k == s(0))),
+                "keySet" => Val::list(m.borrow().iter().map(|(k, _)| Val::Str(k.clone())).collect()),
+                "values" => Val::list(m.borrow().iter().map(|(_, v)| v.clone()).collect()),
+                "put" => {
+                    let key = s(0);
+                    let val = args.get(1).cloned().unwrap_or(Val::Null);
+                    let mut m = m.borrow_mut();
+                    match m.iter_mut().find(|(k, _)| *k == key) {
+                        Some(slot) => std::mem::replace(&mut slot.1, val),
+                        None => {
+                            m.push((key, val));
+                            Val::Null
+                        }
+                    }
+                }
+                // `$context.requestId` style properties are map keys; unknown methods are null.
+                _ => m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null),
+            },
+            _ => Val::Null,
+        })
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Val, String> {
+        Ok(match e {
+            Expr::Null => Val::Null,
+            Expr::Bool(b) => Val::Bool(*b),
+            Expr::Int(i) => Val::Int(*i),
+            Expr::Float(f) => Val::Float(*f),
+            Expr::Str(s) => Val::Str(s.clone()),
+            Expr::Interp(nodes) => {
+                let saved = std::mem::take(&mut self.out);
+                let _ = self.nodes(nodes)?;
+                Val::Str(std::mem::replace(&mut self.out, saved))
+            }
+            Expr::List(items) => Val::list(items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?),
+            Expr::Range(a, b) => {
+                let (a, b) = (self.expr(a)?.as_f64().unwrap_or(0.0) as i64, self.expr(b)?.as_f64().unwrap_or(0.0) as i64);
+                let items: Vec<Val> = if a <= b { (a..=b).map(Val::Int).collect() } else { (b..=a).rev().map(Val::Int).collect() };
+                Val::list(items)
+            }
+            Expr::Map(entries) => {
+                let mut out = Vec::new();
+                for (k, v) in entries {
+                    out.push((self.expr(k)?.render(), self.expr(v)?));
+                }
+                Val::map(out)
+            }
+            Expr::Ref(r) => self.reference(r)?,
+            Expr::Not(e) => Val::Bool(!self.expr(e)?.truthy()),
+            Expr::Neg(e) => match self.expr(e)? {
+                Val::Int(i) => Val::Int(-i),
+                Val::Float(f) => Val::Float(-f),
+                _ => Val::Null,
+            },
+            Expr::Bin(l, op, r) => {
+                let a = self.expr(l)?;
+                match op {
+                    BinOp::And => return Ok(Val::Bool(a.truthy() && self.expr(r)?.truthy())),
+                    BinOp::Or => return Ok(Val::Bool(a.truthy() || self.expr(r)?.truthy())),
+                    _ => {}
+                }
+                let b = self.expr(r)?;
+                match op {
+                    BinOp::Eq => Val::Bool(equals(&a, &b)),
+                    BinOp::Ne => Val::Bool(!equals(&a, &b)),
+                    BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => {
+                        let ord = match (a.as_f64(), b.as_f64()) {
+                            (Some(x), Some(y)) => x.partial_cmp(&y),
+                            _ => Some(a.render().cmp(&b.render())),
+                        };
+                        Val::Bool(match (op, ord) {
+                            (BinOp::Lt, Some(o)) => o.is_lt(),
+                            (BinOp::Gt, Some(o)) => o.is_gt(),
+                            (BinOp::Le, Some(o)) => o.is_le(),
+                            (BinOp::Ge, Some(o)) => o.is_ge(),
+                            _ => false,
+                        })
+                    }
+                    BinOp::Add if matches!(a, Val::Str(_)) || matches!(b, Val::Str(_)) => Val::Str(a.render() + &b.render()),
+                    _ => match (a, b) {
+                        (Val::Int(x), Val::Int(y)) => match op {
+                            BinOp::Add => Val::Int(x.wrapping_add(y)),
+                            BinOp::Sub => Val::Int(x.wrapping_sub(y)),
+                            BinOp::Mul => Val::Int(x.wrapping_mul(y)),
+                            BinOp::Div if y != 0 => Val::Int(x / y),
+                            BinOp::Mod if y != 0 => Val::Int(x % y),
+                            _ => Val::Null,
+                        },
+                        (x, y) => match (x.as_f64(), y.as_f64()) {
+                            (Some(x), Some(y)) => match op {
+                                BinOp::Add => Val::Float(x + y),
+                                BinOp::Sub => Val::Float(x - y),
+                                BinOp::Mul => Val::Float(x * y),
+                                BinOp::Div if y != 0.0 => Val::Float(x / y),
+                                BinOp::Mod if y != 0.0 => Val::Float(x % y),
+                                _ => Val::Null,
+                            },
+                            _ => Val::Null,
+                        },
+                    },
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &Json, k: &str) -> BTreeMap<String, String> {
+        v.get(k).and_then(Json::as_object).map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default()
+    }
+
+    fn run(case: &Json) -> Result<String, String> {
+        let input = Input {
+            body: case.get("body").and_then(Json::as_str).unwrap_or("{}").to_string(),
+            path: strings(case, "path"),
+            querystring: strings(case, "querystring"),
+            header: strings(case, "header"),
+        };
+        let context = Val::from_json(&serde_json::json!({"requestId": "req-1", "stage": "prod", "httpMethod": "POST", "identity": {"sourceIp": "127.0.0.1"}}));
+        let stage = Val::from_json(&serde_json::json!({"env": "test"}));
+        render(case["template"].as_str().unwrap_or_default(), input, context, stage)
+    }
+
+    /// The data-driven cases of fixtures/vtl/cases.json.
+    #[test]
+    fn fixture_cases() {
+        let fixture: Json = serde_json::from_str(include_str!("../../../fixtures/vtl/cases.json")).unwrap_or_default();
+        let cases = fixture["cases"].as_array().cloned().unwrap_or_default();
+        assert!(cases.len() >= 30);
+        for case in &cases {
+            let got = run(case);
+            assert_eq!(got.as_deref(), Ok(case["expected"].as_str().unwrap_or_default()), "case {}", case["name"]);
+        }
+        for case in fixture["errors"].as_array().cloned().unwrap_or_default() {
+            assert!(run(&case).is_err(), "case {} should fail", case["name"]);
+        }
+    }
+}

@@ -1,0 +1,395 @@
+//! API Gateway's data plane: `/restapis/{id}/{stage}/_user_request_/{path}` and
+//! `{id}.execute-api.localhost/{stage}/{path}`. Matches the route in the stage's deployment,
+//! selects and renders mapping templates (`engine::vtl`), runs the integration (MOCK, AWS
+//! actions on Firehose and Lambda in process, AWS_PROXY to Lambda), and maps the response.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::model::{Integration, IntegrationResponse, Method, Resource};
+use super::ops::{ACCOUNT, ApiGateway};
+use crate::engine::vtl::{self, Input, Val};
+use crate::protocol::{AwsRequest, HttpResponse, percent_decode, response};
+use crate::services::firehose::Firehose;
+use crate::services::lambda::Lambda;
+use crate::services::lambda::ops::InvocationType;
+
+/// What the data plane needs from other services.
+pub struct Backends<'a> {
+    pub firehose: &'a Firehose,
+    pub lambda: &'a Lambda,
+}
+
+fn message(status: StatusCode, msg: &str, request_id: &str) -> HttpResponse {
+    response(
+        status,
+        vec![("content-type", "application/json".into()), ("x-amzn-requestid", request_id.to_string()), ("x-amzn-errortype", error_type(status).into())],
+        Bytes::from(json!({ "message": msg }).to_string()),
+    )
+}
+
+fn error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        403 => "ForbiddenException",
+        415 => "UnsupportedMediaTypeException",
+        502 => "BadGatewayException",
+        _ => "InternalServerErrorException",
+    }
+}
+
+/// Splits an invoke request into (api id, stage, path below the stage).
+fn target(req: &AwsRequest) -> Option<(String, String, String)> {
+    if let Some(rest) = req.path.strip_prefix("/restapis/") {
+        let (api, rest) = rest.split_once('/')?;
+        let (stage, rest) = rest.split_once('/')?;
+        let path = rest.strip_prefix("_user_request_")?;
+        return Some((api.to_string(), stage.to_string(), if path.is_empty() { "/".into() } else { path.to_string() }));
+    }
+    let api = req.host.split(".execute-api.").next()?;
+    let rest = req.path.strip_prefix('/')?;
+    let (stage, path) = rest.split_once('/').unwrap_or((rest, ""));
+    Some((api.to_string(), stage.to_string(), format!("/{path}")))
+}
+
+/// Finds the resource for `segments` under `node`: literal parts first, then `{param}`, then a
+/// greedy `{proxy+}`.
+fn route<'a>(resources: &'a BTreeMap<String, Resource>, node: &'a Resource, segments: &[String], params: &mut BTreeMap<String, String>) -> Option<&'a Resource> {
+    let Some((seg, rest)) = segments.split_first() else { return Some(node) };
+    let children: Vec<&Resource> = resources.values().filter(|r| r.parent_id.as_deref() == Some(node.id.as_str())).collect();
+    let part = |r: &Resource| r.path_part.clone().unwrap_or_default();
+    if let Some(c) = children.iter().find(|c| part(c) == *seg)
+        && let Some(found) = route(resources, c, rest, params)
+    {
+        return Some(found);
+    }
+    for c in children.iter().filter(|c| part(c).starts_with('{') && !part(c).ends_with("+}")) {
+        let name = part(c).trim_matches(|ch| ch == '{' || ch == '}').to_string();
+        let mut p = params.clone();
+        p.insert(name, seg.clone());
+        if let Some(found) = route(resources, c, rest, &mut p) {
+            *params = p;
+            return Some(found);
+        }
+    }
+    if let Some(c) = children.iter().find(|c| part(c).ends_with("+}")) {
+        let name = part(c).trim_start_matches('{').trim_end_matches("+}").to_string();
+        params.insert(name, segments.join("/"));
+        return Some(c);
+    }
+    None
+}
+
+struct Call<'a> {
+    req: &'a AwsRequest,
+    resource: &'a Resource,
+    method: &'a Method,
+    integration: &'a Integration,
+    path_params: BTreeMap<String, String>,
+    stage: String,
+    stage_vars: BTreeMap<String, String>,
+    api_id: String,
+    path: String,
+    request_id: String,
+}
+
+impl Call<'_> {
+    fn input(&self, body: String) -> Input {
+        Input {
+            body,
+            path: self.path_params.clone(),
+            querystring: self.req.query.iter().cloned().collect(),
+            header: self.req.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+        }
+    }
+
+    fn context(&self) -> Value {
+        let now = crate::protocol::time::now_millis();
+        json!({
+            "requestId": self.request_id,
+            "extendedRequestId": self.request_id,
+            "requestTime": crate::protocol::time::http_date(now),
+            "requestTimeEpoch": now,
+            "httpMethod": self.req.method.as_str(),
+            "resourcePath": self.resource.path,
+            "resourceId": self.resource.id,
+            "path": format!("/{}{}", self.stage, self.path),
+            "stage": self.stage,
+            "apiId": self.api_id,
+            "accountId": ACCOUNT,
+            "protocol": "HTTP/1.1",
+            "domainName": self.req.host,
+            "identity": {
+                "sourceIp": self.req.header("x-forwarded-for").unwrap_or("127.0.0.1"),
+                "userAgent": self.req.header("user-agent").unwrap_or(""),
+            },
+        })
+    }
+
+    fn render(&self, template: &str, body: String) -> Result<String, String> {
+        let stage = Val::from_pairs(&self.stage_vars);
+        vtl::render(template, self.input(body), Val::from_json(&self.context()), stage)
+    }
+
+    fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.req.body).into_owned()
+    }
+
+    /// The request body after the integration's request template, or the status to answer.
+    fn integration_body(&self) -> Result<String, HttpResponse> {
+        let ct = self.req.header("content-type").and_then(|c| c.split(';').next()).map(|c| c.trim().to_ascii_lowercase()).unwrap_or_else(|| "application/json".into());
+        let templates = &self.integration.request_templates;
+        let chosen = templates.get(&ct).or_else(|| if self.req.body.is_empty() { templates.get("application/json") } else { None });
+        match chosen {
+            Some(Some(t)) => self.render(t, self.body_text()).map_err(|e| {
+                tracing::warn!(api = %self.api_id, error = %e, "request mapping template failed");
+                message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &self.request_id)
+            }),
+            Some(None) => Ok(self.body_text()),
+            None => match self.integration.passthrough_behavior.as_str() {
+                "WHEN_NO_MATCH" => Ok(self.body_text()),
+                "WHEN_NO_TEMPLATES" if templates.is_empty() => Ok(self.body_text()),
+                _ => Err(message(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", &self.request_id)),
+            },
+        }
+    }
+
+    /// Maps a backend answer through the integration responses. `selector` is what
+    /// selectionPattern is matched against (the status code, or a Lambda errorMessage).
+    fn respond(&self, selector: &str, backend_body: String) -> HttpResponse {
+        let responses = &self.integration.integration_responses;
+        let matched = responses
+            .values()
+            .find(|r| r.selection_pattern.as_deref().filter(|p| !p.is_empty()).is_some_and(|p| regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(selector))))
+            .or_else(|| responses.values().find(|r| r.selection_pattern.as_deref().is_none_or(str::is_empty)));
+        let Some(r) = matched else {
+            tracing::warn!(api = %self.api_id, "Execution failed due to configuration error: No match for output mapping and no default output mapping configured");
+            return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &self.request_id);
+        };
+        self.integration_response(r, backend_body)
+    }
+
+    fn integration_response(&self, r: &IntegrationResponse, backend_body: String) -> HttpResponse {
+        let status = r.status_code.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+        let body = match r.response_templates.get("application/json").or_else(|| r.response_templates.values().next()) {
+            Some(Some(t)) if !t.is_empty() => match self.render(t, backend_body) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(api = %self.api_id, error = %e, "response mapping template failed");
+                    return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &self.request_id);
+                }
+            },
+            _ => backend_body,
+        };
+        let mut headers = vec![("content-type", "application/json".to_string()), ("x-amzn-requestid", self.request_id.clone())];
+        let mut resp = response(status, std::mem::take(&mut headers), Bytes::from(body));
+        for (k, v) in &r.response_parameters {
+            let Some(name) = k.strip_prefix("method.response.header.") else { continue };
+            let value = match v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                Some(lit) => lit.to_string(),
+                None => continue,
+            };
+            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value)) {
+                resp.headers_mut().insert(n, v);
+            }
+        }
+        resp
+    }
+}
+
+/// Handles one invoke request.
+pub async fn invoke(gw: &ApiGateway, backends: &Backends<'_>, req: &AwsRequest) -> (HttpResponse, &'static str) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let forbidden = |m: &str| message(StatusCode::FORBIDDEN, m, &request_id);
+    let Some((api_id, stage, path)) = target(req) else { return (forbidden("Forbidden"), "Invoke") };
+    let Ok(api) = gw.api(&api_id) else { return (forbidden("Forbidden"), "Invoke") };
+    let Some(st) = api.stages.get(&stage) else { return (forbidden("Forbidden"), "Invoke") };
+    let Some(deployment) = api.deployments.get(&st.deployment_id) else { return (forbidden("Forbidden"), "Invoke") };
+    let resources = &deployment.resources;
+    let Some(root) = resources.get(&api.root_resource_id) else { return (forbidden("Forbidden"), "Invoke") };
+    let segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+    let mut path_params = BTreeMap::new();
+    let Some(resource) = route(resources, root, &segments, &mut path_params) else { return (forbidden("Missing Authentication Token"), "Invoke") };
+    let Some(method) = resource.resource_methods.get(req.method.as_str()).or_else(|| resource.resource_methods.get("ANY")) else {
+        return (forbidden("Missing Authentication Token"), "Invoke");
+    };
+    if method.api_key_required {
+        // No API keys exist yet, so no key can be valid: AWS answers Forbidden.
+        return (forbidden("Forbidden"), "Invoke");
+    }
+    let Some(integration) = &method.method_integration else {
+        tracing::warn!(api = %api_id, "Execution failed due to configuration error: no integration defined for method");
+        return (message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &request_id), "Invoke");
+    };
+    let call = Call { req, resource, method, integration, path_params, stage, stage_vars: st.variables.clone(), api_id: api_id.clone(), path, request_id: request_id.clone() };
+    let resp = match integration.kind.as_str() {
+        "MOCK" => mock(&call),
+        "AWS" => aws(&call, backends).await,
+        "AWS_PROXY" => lambda_proxy(&call, backends).await,
+        other => {
+            tracing::warn!(api = %api_id, integration = other, "firelocal does not run {other} integrations yet");
+            message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &request_id)
+        }
+    };
+    (resp, "Invoke")
+}
+
+fn mock(call: &Call<'_>) -> HttpResponse {
+    let body = match call.integration_body() {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let status = serde_json::from_str::<Value>(&body).ok().and_then(|v| v.get("statusCode").and_then(Value::as_u64)).unwrap_or(200);
+    let _ = call.method;
+    call.respond(&status.to_string(), String::new())
+}
+
+/// The service and action (or path) of `arn:aws:apigateway:{region}:{service}:{action|path}/{...}`.
+fn aws_target(uri: &str) -> Option<(&str, &str, &str)> {
+    let rest = uri.strip_prefix("arn:aws:apigateway:")?;
+    let mut parts = rest.splitn(3, ':');
+    let _region = parts.next()?;
+    let service = parts.next()?;
+    let (kind, target) = parts.next()?.split_once('/')?;
+    Some((service, kind, target))
+}
+
+async fn aws(call: &Call<'_>, backends: &Backends<'_>) -> HttpResponse {
+    let body = match call.integration_body() {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let uri = call.integration.uri.as_deref().unwrap_or_default();
+    match aws_target(uri) {
+        Some(("firehose", "action", action)) => {
+            let (status, out) = match crate::services::firehose::wire::execute(backends.firehose, action, body.as_bytes()).await {
+                Ok(v) => (200, v.to_string()),
+                Err(e) => (e.status.as_u16(), json!({ "__type": e.code, "message": e.message }).to_string()),
+            };
+            call.respond(&status.to_string(), out)
+        }
+        Some(("lambda", "path", path)) => {
+            let Some(function) = path.strip_prefix("2015-03-31/functions/").and_then(|p| p.strip_suffix("/invocations")) else {
+                return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id);
+            };
+            match backends.lambda.invoke(function, None, Bytes::from(body), InvocationType::RequestResponse, None).await {
+                Ok((_, Some(inv))) => {
+                    let out = String::from_utf8_lossy(&inv.payload).into_owned();
+                    if inv.function_error.is_some() {
+                        let msg = serde_json::from_str::<Value>(&out).ok().and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(String::from)).unwrap_or_default();
+                        call.respond(&msg, out)
+                    } else {
+                        call.respond("", out)
+                    }
+                }
+                _ => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id),
+            }
+        }
+        _ => {
+            tracing::warn!(api = %call.api_id, uri, "firelocal runs AWS integrations for Firehose actions and Lambda invocations only");
+            message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id)
+        }
+    }
+}
+
+/// The Lambda proxy event, payload format 1.0.
+fn proxy_event(call: &Call<'_>) -> Value {
+    let mut headers = serde_json::Map::new();
+    let mut multi_headers: serde_json::Map<String, Value> = serde_json::Map::new();
+    for (k, v) in &call.req.headers {
+        let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        headers.insert(k.as_str().to_string(), v.clone().into());
+        if let Some(Value::Array(a)) = multi_headers.get_mut(k.as_str()) {
+            a.push(v.into());
+        } else {
+            multi_headers.insert(k.as_str().to_string(), json!([v]));
+        }
+    }
+    let mut qs = serde_json::Map::new();
+    let mut multi_qs: serde_json::Map<String, Value> = serde_json::Map::new();
+    for (k, v) in &call.req.query {
+        qs.insert(k.clone(), v.clone().into());
+        if let Some(Value::Array(a)) = multi_qs.get_mut(k) {
+            a.push(v.clone().into());
+        } else {
+            multi_qs.insert(k.clone(), json!([v]));
+        }
+    }
+    let text = std::str::from_utf8(&call.req.body).ok();
+    let nullable = |m: serde_json::Map<String, Value>| if m.is_empty() { Value::Null } else { Value::Object(m) };
+    json!({
+        "resource": call.resource.path,
+        "path": call.path,
+        "httpMethod": call.req.method.as_str(),
+        "headers": nullable(headers),
+        "multiValueHeaders": nullable(multi_headers),
+        "queryStringParameters": nullable(qs),
+        "multiValueQueryStringParameters": nullable(multi_qs),
+        "pathParameters": if call.path_params.is_empty() { Value::Null } else { json!(call.path_params) },
+        "stageVariables": if call.stage_vars.is_empty() { Value::Null } else { json!(call.stage_vars) },
+        "requestContext": call.context(),
+        "body": if call.req.body.is_empty() { Value::Null } else { text.map_or_else(|| B64.encode(&call.req.body).into(), |t| t.into()) },
+        "isBase64Encoded": !call.req.body.is_empty() && text.is_none(),
+    })
+}
+
+async fn lambda_proxy(call: &Call<'_>, backends: &Backends<'_>) -> HttpResponse {
+    let bad_gateway = || message(StatusCode::BAD_GATEWAY, "Internal server error", &call.request_id);
+    let uri = call.integration.uri.as_deref().unwrap_or_default();
+    let Some(function) = aws_target(uri).and_then(|(_, _, p)| p.strip_prefix("2015-03-31/functions/")).and_then(|p| p.strip_suffix("/invocations")) else {
+        tracing::warn!(api = %call.api_id, uri, "AWS_PROXY integration URI is not a Lambda invocation");
+        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id);
+    };
+    let event = Bytes::from(proxy_event(call).to_string());
+    let inv = match backends.lambda.invoke(function, None, event, InvocationType::RequestResponse, None).await {
+        Ok((_, Some(inv))) if inv.function_error.is_none() => inv,
+        other => {
+            tracing::warn!(api = %call.api_id, outcome = ?other.map(|(_, i)| i.map(|i| String::from_utf8_lossy(&i.payload).into_owned())), "Lambda proxy invocation failed");
+            return bad_gateway();
+        }
+    };
+    let Ok(Value::Object(out)) = serde_json::from_slice::<Value>(&inv.payload) else {
+        tracing::warn!(api = %call.api_id, "Execution failed due to configuration error: Malformed Lambda proxy response");
+        return bad_gateway();
+    };
+    let Some(status) = out.get("statusCode").and_then(|s| s.as_u64().or_else(|| s.as_str().and_then(|s| s.parse().ok()))).and_then(|s| StatusCode::from_u16(s as u16).ok()) else {
+        tracing::warn!(api = %call.api_id, "Execution failed due to configuration error: Malformed Lambda proxy response");
+        return bad_gateway();
+    };
+    let body = match out.get("body") {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(s)) if out.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) => match B64.decode(s) {
+            Ok(b) => Bytes::from(b),
+            Err(_) => return bad_gateway(),
+        },
+        Some(Value::String(s)) => Bytes::from(s.clone()),
+        Some(_) => return bad_gateway(),
+    };
+    let mut resp = response(status, vec![("x-amzn-requestid", call.request_id.clone())], body);
+    let mut set = |k: &str, v: &Value| {
+        let value = v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
+        if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), http::HeaderValue::from_str(&value)) {
+            resp.headers_mut().append(n, v);
+        }
+    };
+    if let Some(Value::Object(h)) = out.get("headers") {
+        for (k, v) in h {
+            set(k, v);
+        }
+    }
+    if let Some(Value::Object(h)) = out.get("multiValueHeaders") {
+        for (k, vs) in h {
+            for v in vs.as_array().into_iter().flatten() {
+                set(k, v);
+            }
+        }
+    }
+    if !resp.headers().contains_key("content-type") {
+        resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    }
+    resp
+}
