@@ -289,3 +289,64 @@ async fn lambda_proxy_integration() {
     assert_eq!(r.status(), 502);
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["message"], "Internal server error");
 }
+
+#[tokio::test]
+async fn api_keys_and_http_proxy_to_a_loopback_service() {
+    let fl = Firelocal::start(&[]);
+    let s3 = fl.s3();
+    let b = bucket(&s3, "behind-proxy").await;
+    s3.put_object().bucket(&b).key("docs/readme.txt").body(b"proxied bytes".to_vec().into()).send().await.unwrap();
+    let gw = fl.apigateway();
+    let api = gw.create_rest_api().name("proxy-to-s3").send().await.unwrap();
+    let id = api.id().unwrap().to_string();
+    let res = gw.create_resource().rest_api_id(&id).parent_id(api.root_resource_id().unwrap()).path_part("{proxy+}").send().await.unwrap();
+    let rid = res.id().unwrap();
+    gw.put_method()
+        .rest_api_id(&id)
+        .resource_id(rid)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .api_key_required(true)
+        .request_parameters("method.request.path.proxy", true)
+        .send()
+        .await
+        .unwrap();
+    // HTTP_PROXY to firelocal's own S3 (a loopback URL), with a mapped header.
+    gw.put_integration()
+        .rest_api_id(&id)
+        .resource_id(rid)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(format!("http://127.0.0.1:{}/{b}/{{proxy}}", fl.port))
+        .request_parameters("integration.request.path.proxy", "method.request.path.proxy")
+        .request_parameters("integration.request.header.x-amz-meta-ignored", "'literal'")
+        .send()
+        .await
+        .unwrap();
+    gw.create_deployment().rest_api_id(&id).stage_name("prod").send().await.unwrap();
+    let url = format!("{}/restapis/{id}/prod/_user_request_/docs/readme.txt", fl.endpoint);
+    assert_eq!(fl.http().get(&url).send().await.unwrap().status(), 403, "no key");
+    assert_eq!(fl.http().get(&url).header("x-api-key", "wrong-key-wrong-key-wrong").send().await.unwrap().status(), 403);
+
+    let key = gw.create_api_key().name("client").enabled(true).send().await.unwrap();
+    let value = key.value().unwrap().to_string();
+    assert_eq!(fl.http().get(&url).header("x-api-key", &value).send().await.unwrap().status(), 403, "a key outside any usage plan");
+    let plan = gw
+        .create_usage_plan()
+        .name("basic")
+        .api_stages(aws_sdk_apigateway::types::ApiStage::builder().api_id(&id).stage("prod").build())
+        .send()
+        .await
+        .unwrap();
+    gw.create_usage_plan_key().usage_plan_id(plan.id().unwrap()).key_id(key.id().unwrap()).key_type("API_KEY").send().await.unwrap();
+    let r = fl.http().get(&url).header("x-api-key", &value).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "proxied bytes");
+    let r = fl.http().get(format!("{}/restapis/{id}/prod/_user_request_/docs/missing", fl.endpoint)).header("x-api-key", &value).send().await.unwrap();
+    assert_eq!(r.status(), 404, "the backend's status passes through");
+    let keys = gw.get_usage_plan_keys().usage_plan_id(plan.id().unwrap()).send().await.unwrap();
+    assert_eq!(keys.items().len(), 1);
+    let e = gw.create_usage_plan_key().usage_plan_id(plan.id().unwrap()).key_id(key.id().unwrap()).key_type("API_KEY").send().await.unwrap_err();
+    assert_eq!(code(&e), "ConflictException");
+}

@@ -217,8 +217,7 @@ pub async fn invoke(gw: &ApiGateway, backends: &Backends<'_>, req: &AwsRequest) 
     let Some(method) = resource.resource_methods.get(req.method.as_str()).or_else(|| resource.resource_methods.get("ANY")) else {
         return (forbidden("Missing Authentication Token"), "Invoke");
     };
-    if method.api_key_required {
-        // No API keys exist yet, so no key can be valid: AWS answers Forbidden.
+    if method.api_key_required && !req.header("x-api-key").is_some_and(|k| gw.keys.allows(k, &api_id, &stage)) {
         return (forbidden("Forbidden"), "Invoke");
     }
     let Some(integration) = &method.method_integration else {
@@ -230,6 +229,7 @@ pub async fn invoke(gw: &ApiGateway, backends: &Backends<'_>, req: &AwsRequest) 
         "MOCK" => mock(&call),
         "AWS" => aws(&call, backends).await,
         "AWS_PROXY" => lambda_proxy(&call, backends).await,
+        "HTTP" | "HTTP_PROXY" => http_integration(&call).await,
         other => {
             tracing::warn!(api = %api_id, integration = other, "firelocal does not run {other} integrations yet");
             message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &request_id)
@@ -392,4 +392,114 @@ async fn lambda_proxy(call: &Call<'_>, backends: &Backends<'_>) -> HttpResponse 
         resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
     }
     resp
+}
+
+/// Resolves `requestParameters` (`integration.request.{header,querystring,path}.X` from
+/// `method.request.{header,querystring,path}.Y` or a `'literal'`) into (kind, name, value).
+fn mapped_parameters(call: &Call<'_>) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (target, source) in &call.integration.request_parameters {
+        let Some(rest) = target.strip_prefix("integration.request.") else { continue };
+        let Some((kind, name)) = rest.split_once('.') else { continue };
+        let value = if let Some(lit) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+            Some(lit.to_string())
+        } else if let Some(h) = source.strip_prefix("method.request.header.") {
+            call.req.header(h).map(String::from)
+        } else if let Some(q) = source.strip_prefix("method.request.querystring.") {
+            call.req.query_param(q).map(String::from)
+        } else if let Some(p) = source.strip_prefix("method.request.path.") {
+            call.path_params.get(p).cloned()
+        } else if let Some(v) = source.strip_prefix("stageVariables.") {
+            call.stage_vars.get(v).cloned()
+        } else {
+            None
+        };
+        if let Some(v) = value {
+            out.push((kind.to_string(), name.to_string(), v));
+        }
+    }
+    out
+}
+
+/// HTTP and HTTP_PROXY integrations to a loopback URL.
+async fn http_integration(call: &Call<'_>) -> HttpResponse {
+    let fail = |why: &str| {
+        tracing::warn!(api = %call.api_id, "HTTP integration failed: {why}");
+        message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id)
+    };
+    let proxy = call.integration.kind == "HTTP_PROXY";
+    let body = if proxy {
+        Bytes::from(call.req.body.clone())
+    } else {
+        match call.integration_body() {
+            Ok(b) => Bytes::from(b),
+            Err(resp) => return resp,
+        }
+    };
+    let params = mapped_parameters(call);
+    let mut uri = call.integration.uri.clone().unwrap_or_default();
+    for (k, v) in params.iter().filter(|(k, _, _)| k == "path").map(|(_, n, v)| (n, v)).chain(call.path_params.iter()) {
+        uri = uri.replace(&format!("{{{k}}}"), v).replace(&format!("{{{k}+}}"), v);
+    }
+    let Ok(parsed) = uri.parse::<http::Uri>() else { return fail(&format!("invalid URI {uri}")) };
+    let host = parsed.host().unwrap_or_default().to_string();
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if parsed.scheme_str() != Some("http") || !loopback {
+        return fail(&format!("firelocal only calls http:// loopback URLs, not {uri}"));
+    }
+    let port = parsed.port_u16().unwrap_or(80);
+    let mut query: Vec<(String, String)> = if proxy { call.req.query.clone() } else { Vec::new() };
+    query.extend(params.iter().filter(|(k, _, _)| k == "querystring").map(|(_, n, v)| (n.clone(), v.clone())));
+    let mut path_and_query = parsed.path().to_string();
+    if let Some(q) = parsed.query() {
+        query.extend(crate::protocol::parse_query(q));
+    }
+    if !query.is_empty() {
+        let qs: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", crate::protocol::url_encode(k), crate::protocol::url_encode(v))).collect();
+        path_and_query = format!("{path_and_query}?{}", qs.join("&"));
+    }
+    let method = match call.integration.http_method.as_deref() {
+        Some("ANY") | None => call.req.method.clone(),
+        Some(m) => m.parse().unwrap_or(http::Method::POST),
+    };
+    let mut builder = http::Request::builder().method(method).uri(path_and_query).header("host", format!("{host}:{port}"));
+    if proxy {
+        for (k, v) in &call.req.headers {
+            if k != http::header::HOST && k != http::header::CONTENT_LENGTH {
+                builder = builder.header(k, v);
+            }
+        }
+    } else {
+        builder = builder.header("content-type", "application/json");
+    }
+    for (_, n, v) in params.iter().filter(|(k, _, _)| k == "header") {
+        builder = builder.header(n.as_str(), v.as_str());
+    }
+    let Ok(request) = builder.body(http_body_util::Full::new(body)) else { return fail("could not build the request") };
+    let timeout = std::time::Duration::from_millis(call.integration.timeout_in_millis.into());
+    let sent = tokio::time::timeout(timeout, async {
+        let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| e.to_string())?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let resp = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let (parts, body) = resp.into_parts();
+        let body = http_body_util::BodyExt::collect(body).await.map_err(|e| e.to_string())?.to_bytes();
+        Ok::<_, String>((parts, body))
+    })
+    .await;
+    let (parts, body) = match sent {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return fail(&e),
+        Err(_) => return message(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out", &call.request_id),
+    };
+    if proxy {
+        let mut resp = response(parts.status, vec![], body);
+        for (k, v) in &parts.headers {
+            if k != http::header::CONTENT_LENGTH && k != http::header::TRANSFER_ENCODING && k != http::header::CONNECTION {
+                resp.headers_mut().append(k.clone(), v.clone());
+            }
+        }
+        return resp;
+    }
+    call.respond(parts.status.as_str(), String::from_utf8_lossy(&body).into_owned())
 }

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod invoke;
+pub mod keys;
 pub mod model;
 pub mod ops;
 pub mod wire;

@@ -18,17 +18,19 @@ pub const ACCOUNT: &str = "000000000000";
 /// The service.
 pub struct ApiGateway {
     pub region: String,
+    /// API keys and usage plans.
+    pub keys: super::keys::Keys,
     apis: Mutex<BTreeMap<String, RestApi>>,
     docs: DocTable,
 }
 
 /// A short random id of lower-case letters and digits, as API Gateway's.
-fn new_id(len: usize) -> String {
+pub fn new_id(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).take(len).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
-fn now_secs() -> i64 {
+pub fn now_secs() -> i64 {
     crate::protocol::time::now_millis() / 1000
 }
 
@@ -103,7 +105,7 @@ impl ApiGateway {
     pub fn open(dir: &Path, persistent: bool, region: &str) -> ApiResult<ApiGateway> {
         let docs = DocTable::open(dir, persistent, "apigateway_apis")?;
         let apis = docs.load::<RestApi>()?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        Ok(ApiGateway { region: region.to_string(), apis: Mutex::new(apis), docs })
+        Ok(ApiGateway { region: region.to_string(), keys: super::keys::Keys::open(dir, persistent)?, apis: Mutex::new(apis), docs })
     }
 
     /// Runs `f` on an API and saves it.

@@ -126,6 +126,27 @@ fn dispatch(gw: &ApiGateway, req: &AwsRequest) -> (&'static str, Result<HttpResp
         (Method::GET, ["restapis", id, "stages", name]) => ("GetStage", gw.get_stage(id, name).map(|v| ok(StatusCode::OK, &v)).map_err(e)),
         (Method::PATCH, ["restapis", id, "stages", name]) => ("UpdateStage", gw.update_stage(id, name, &parse!(Patch).patch_operations).map(|v| ok(StatusCode::OK, &v)).map_err(e)),
         (Method::DELETE, ["restapis", id, "stages", name]) => ("DeleteStage", gw.delete_stage(id, name).map(|_| empty(StatusCode::ACCEPTED)).map_err(e)),
+        (Method::POST, ["apikeys"]) => {
+            let input = parse!(super::keys::CreateApiKeyInput);
+            ("CreateApiKey", gw.keys.create_api_key(input, super::ops::new_id(10), super::ops::now_secs()).map(|v| ok(StatusCode::CREATED, &v)).map_err(e))
+        }
+        (Method::GET, ["apikeys"]) => ("GetApiKeys", Ok(ok(StatusCode::OK, &gw.keys.get_api_keys(req.query_param("includeValues") == Some("true"))))),
+        (Method::GET, ["apikeys", kid]) => ("GetApiKey", gw.keys.get_api_key(kid, req.query_param("includeValue") == Some("true")).map(|v| ok(StatusCode::OK, &v)).map_err(e)),
+        (Method::DELETE, ["apikeys", kid]) => ("DeleteApiKey", gw.keys.delete_api_key(kid).map(|_| empty(StatusCode::ACCEPTED)).map_err(e)),
+        (Method::POST, ["usageplans"]) => {
+            let input = parse!(super::keys::CreateUsagePlanInput);
+            ("CreateUsagePlan", gw.keys.create_usage_plan(input, super::ops::new_id(6)).map(|v| ok(StatusCode::CREATED, &v)).map_err(e))
+        }
+        (Method::GET, ["usageplans"]) => ("GetUsagePlans", Ok(ok(StatusCode::OK, &gw.keys.get_usage_plans()))),
+        (Method::GET, ["usageplans", pid]) => ("GetUsagePlan", gw.keys.get_usage_plan(pid).map(|v| ok(StatusCode::OK, &v)).map_err(e)),
+        (Method::DELETE, ["usageplans", pid]) => ("DeleteUsagePlan", gw.keys.delete_usage_plan(pid).map(|_| empty(StatusCode::ACCEPTED)).map_err(e)),
+        (Method::POST, ["usageplans", pid, "keys"]) => {
+            let v = parse!(Value);
+            let (kid, kt) = (v.get("keyId").and_then(Value::as_str).unwrap_or_default(), v.get("keyType").and_then(Value::as_str).unwrap_or_default());
+            ("CreateUsagePlanKey", gw.keys.create_usage_plan_key(pid, kid, kt).map(|v| ok(StatusCode::CREATED, &v)).map_err(e))
+        }
+        (Method::GET, ["usageplans", pid, "keys"]) => ("GetUsagePlanKeys", gw.keys.get_usage_plan_keys(pid).map(|v| ok(StatusCode::OK, &v)).map_err(e)),
+        (Method::DELETE, ["usageplans", pid, "keys", kid]) => ("DeleteUsagePlanKey", gw.keys.delete_usage_plan_key(pid, kid).map(|_| empty(StatusCode::ACCEPTED)).map_err(e)),
         _ => (
             "Unsupported",
             Err(AwsError::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented", format!("firelocal's API Gateway does not implement {} {} yet", req.method, req.path))),
