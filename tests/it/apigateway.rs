@@ -350,3 +350,44 @@ async fn api_keys_and_http_proxy_to_a_loopback_service() {
     let e = gw.create_usage_plan_key().usage_plan_id(plan.id().unwrap()).key_id(key.id().unwrap()).key_type("API_KEY").send().await.unwrap_err();
     assert_eq!(code(&e), "ConflictException");
 }
+
+#[tokio::test]
+async fn openapi_import_and_put() {
+    let fl = Firelocal::start(&[]);
+    let gw = fl.apigateway();
+    let doc = r#"
+openapi: "3.0.1"
+info:
+  title: imported-api
+paths:
+  /hello/{name}:
+    get:
+      parameters:
+        - { name: name, in: path, required: true }
+      responses: { "200": { description: ok } }
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: { application/json: '{"statusCode": 200}' }
+        responses:
+          default:
+            statusCode: "200"
+            responseTemplates: { application/json: '{"hello": "$input.params(''name'')"}' }
+"#;
+    let api = gw.import_rest_api().body(aws_sdk_apigateway::primitives::Blob::new(doc)).send().await.unwrap();
+    let id = api.id().unwrap().to_string();
+    assert_eq!(api.name(), Some("imported-api"));
+    let paths: Vec<String> = gw.get_resources().rest_api_id(&id).send().await.unwrap().items().iter().filter_map(|r| r.path().map(String::from)).collect();
+    assert_eq!(paths, vec!["/", "/hello", "/hello/{name}"]);
+    gw.create_deployment().rest_api_id(&id).stage_name("v1").send().await.unwrap();
+    let r = fl.http().get(format!("{}/restapis/{id}/v1/_user_request_/hello/world", fl.endpoint)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), serde_json::json!({"hello": "world"}));
+
+    // PutRestApi in overwrite mode replaces the resources.
+    let doc2 = r#"{"openapi": "3.0.1", "info": {"title": "v2"}, "paths": {"/bye": {"get": {"x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}, "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "{\"bye\": true}"}}}}}}}}"#;
+    gw.put_rest_api().rest_api_id(&id).mode(aws_sdk_apigateway::types::PutMode::Overwrite).body(aws_sdk_apigateway::primitives::Blob::new(doc2)).send().await.unwrap();
+    let paths: Vec<String> = gw.get_resources().rest_api_id(&id).send().await.unwrap().items().iter().filter_map(|r| r.path().map(String::from)).collect();
+    assert_eq!(paths, vec!["/", "/bye"]);
+    let e = gw.import_rest_api().body(aws_sdk_apigateway::primitives::Blob::new("not an api")).send().await.unwrap_err();
+    assert_eq!(code(&e), "BadRequestException");
+}

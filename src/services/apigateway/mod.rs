@@ -6,6 +6,7 @@
 pub mod error;
 pub mod invoke;
 pub mod keys;
+pub mod openapi;
 pub mod model;
 pub mod ops;
 pub mod wire;

@@ -152,6 +152,64 @@ impl ApiGateway {
         Ok(out)
     }
 
+    /// ImportRestApi (`existing` = None) or PutRestApi (`overwrite` replaces every resource,
+    /// otherwise the document is merged in).
+    pub fn import_rest_api(&self, body: &[u8], existing: Option<&str>, overwrite: bool) -> ApiResult<Value> {
+        let doc = super::openapi::parse(body)?;
+        let id = match existing {
+            Some(id) => {
+                self.api(id)?;
+                id.to_string()
+            }
+            None => {
+                let created = self.create_rest_api(CreateRestApiInput {
+                    name: Some(doc.title.clone().unwrap_or_else(|| "imported".into())),
+                    description: doc.description.clone(),
+                    binary_media_types: doc.binary_media_types.clone(),
+                    ..Default::default()
+                })?;
+                created["id"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        self.with_api(&id, |api| {
+            if overwrite {
+                let root = api.root_resource_id.clone();
+                api.resources.retain(|k, _| *k == root);
+                if let Some(r) = api.resources.get_mut(&root) {
+                    r.resource_methods.clear();
+                }
+                if let Some(t) = &doc.title {
+                    api.name = t.clone();
+                }
+            }
+            for op in &doc.operations {
+                let mut current = api.root_resource_id.clone();
+                let mut path = String::new();
+                for part in op.path.split('/').filter(|p| !p.is_empty()) {
+                    path = format!("{path}/{part}");
+                    let existing = api.resources.values().find(|r| r.parent_id.as_deref() == Some(current.as_str()) && r.path_part.as_deref() == Some(part)).map(|r| r.id.clone());
+                    current = match existing {
+                        Some(rid) => rid,
+                        None => {
+                            let r = Resource { id: new_id(6), parent_id: Some(current.clone()), path_part: Some(part.to_string()), path: path.clone(), resource_methods: BTreeMap::new() };
+                            let rid = r.id.clone();
+                            api.resources.insert(rid.clone(), r);
+                            rid
+                        }
+                    };
+                }
+                if let Some(r) = api.resources.get_mut(&current) {
+                    let mut m = op.method.clone();
+                    if let Some(i) = m.method_integration.as_mut() {
+                        i.cache_namespace = current.clone();
+                    }
+                    r.resource_methods.insert(m.http_method.clone(), m);
+                }
+            }
+            Ok(api.to_json())
+        })
+    }
+
     /// GetRestApis.
     pub fn get_rest_apis(&self) -> Value {
         let items: Vec<Value> = self.apis.lock().values().map(RestApi::to_json).collect();

@@ -84,6 +84,13 @@ fn dispatch(gw: &ApiGateway, req: &AwsRequest) -> (&'static str, Result<HttpResp
     }
     let m = req.method.clone();
     match (m, p.as_slice()) {
+        (Method::POST, ["restapis"]) if req.query_param("mode") == Some("import") => {
+            ("ImportRestApi", gw.import_rest_api(body, None, true).map(|v| ok(StatusCode::CREATED, &v)).map_err(e))
+        }
+        (Method::PUT, ["restapis", id]) => {
+            let overwrite = req.query_param("mode") != Some("merge");
+            ("PutRestApi", gw.import_rest_api(body, Some(id), overwrite).map(|v| ok(StatusCode::OK, &v)).map_err(e))
+        }
         (Method::POST, ["restapis"]) => ("CreateRestApi", gw.create_rest_api(parse!(CreateRestApiInput)).map(|v| ok(StatusCode::CREATED, &v)).map_err(e)),
         (Method::GET, ["restapis"]) => ("GetRestApis", Ok(ok(StatusCode::OK, &gw.get_rest_apis()))),
         (Method::GET, ["restapis", id]) => ("GetRestApi", gw.api(id).map(|a| ok(StatusCode::OK, &a.to_json())).map_err(e)),
