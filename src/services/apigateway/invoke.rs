@@ -84,6 +84,13 @@ fn route<'a>(resources: &'a BTreeMap<String, Resource>, node: &'a Resource, segm
     None
 }
 
+/// `26/Nov/2026:14:51:06 +0000`, the CLF time API Gateway puts in `$context.requestTime`.
+fn request_time(ms: i64) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let c = crate::engine::firehose::prefix::civil(ms);
+    format!("{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000", c.day, MONTHS[(c.month as usize).saturating_sub(1) % 12], c.year, c.hour, c.minute, c.second)
+}
+
 struct Call<'a> {
     req: &'a AwsRequest,
     resource: &'a Resource,
@@ -112,7 +119,7 @@ impl Call<'_> {
         json!({
             "requestId": self.request_id,
             "extendedRequestId": self.request_id,
-            "requestTime": crate::protocol::time::http_date(now),
+            "requestTime": request_time(now),
             "requestTimeEpoch": now,
             "httpMethod": self.req.method.as_str(),
             "resourcePath": self.resource.path,
@@ -502,4 +509,14 @@ async fn http_integration(call: &Call<'_>) -> HttpResponse {
         return resp;
     }
     call.respond(parts.status.as_str(), String::from_utf8_lossy(&body).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_request_time() {
+        assert_eq!(request_time(1_704_164_645_678), "02/Jan/2024:03:04:05 +0000");
+    }
 }
