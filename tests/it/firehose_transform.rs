@@ -45,6 +45,12 @@ fn lambda_processing(arn: &str) -> ProcessingConfiguration {
         .build()
 }
 
+/// Creates a stream delivering to `bucket` with the given extra settings.
+async fn stream(fl: &Firelocal, name: &str, bucket: &str, configure: impl FnOnce(aws_sdk_firehose::types::builders::ExtendedS3DestinationConfigurationBuilder) -> aws_sdk_firehose::types::builders::ExtendedS3DestinationConfigurationBuilder) {
+    let base = ExtendedS3DestinationConfiguration::builder().role_arn("arn:aws:iam::000000000000:role/firehose").bucket_arn(format!("arn:aws:s3:::{bucket}"));
+    fl.firehose().create_delivery_stream().delivery_stream_name(name).extended_s3_destination_configuration(configure(base).build().unwrap()).send().await.unwrap();
+}
+
 async fn all_objects(s3: &aws_sdk_s3::Client, b: &str, prefix: &str) -> Vec<(String, String)> {
     let list = s3.list_objects_v2().bucket(b).prefix(prefix).send().await.unwrap();
     let mut out = Vec::new();
@@ -68,22 +74,13 @@ async fn seed_python_transform_delivers_newline_delimited_json() {
     let s3 = fl.s3();
     let b = bucket(&s3, "transformed").await;
     let arn = function(&fl, "clickstream-transform", "lambda/python-transform", "app.lambda_handler").await;
-    fl.firehose()
-        .create_delivery_stream()
-        .delivery_stream_name("clicks")
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .role_arn("arn:aws:iam::000000000000:role/firehose")
-                .bucket_arn(format!("arn:aws:s3:::{b}"))
-                .prefix("clickstream/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/")
-                .error_output_prefix("errors/!{firehose:error-output-type}/")
-                .processing_configuration(lambda_processing(&arn))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    stream(&fl, "clicks", &b, |d| {
+        d
+            .prefix("clickstream/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/")
+            .error_output_prefix("errors/!{firehose:error-output-type}/")
+            .processing_configuration(lambda_processing(&arn))
+    })
+    .await;
     let events: Vec<String> = (0..25).map(|i| format!("{{\"event_id\":{i},\"element_clicked\":\"b{}\"}}", i % 3)).collect();
     put(&fl, "clicks", &events.iter().map(String::as_str).collect::<Vec<_>>()).await;
     fl.flush(None).await;
@@ -104,24 +101,15 @@ async fn dropped_failed_and_lambda_partitioned_records() {
     let s3 = fl.s3();
     let b = bucket(&s3, "mixed").await;
     let arn = function(&fl, "drop", "lambda/drop-transform", "app.handler").await;
-    fl.firehose()
-        .create_delivery_stream()
-        .delivery_stream_name("mixed")
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .role_arn("arn:aws:iam::000000000000:role/firehose")
-                .bucket_arn(format!("arn:aws:s3:::{b}"))
-                .prefix("kind=!{partitionKeyFromLambda:kind}/")
-                .error_output_prefix("failed/!{firehose:error-output-type}/")
-                .buffering_hints(BufferingHints::builder().size_in_mbs(64).interval_in_seconds(60).build())
-                .dynamic_partitioning_configuration(DynamicPartitioningConfiguration::builder().enabled(true).build())
-                .processing_configuration(lambda_processing(&arn))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    stream(&fl, "mixed", &b, |d| {
+        d
+            .prefix("kind=!{partitionKeyFromLambda:kind}/")
+            .error_output_prefix("failed/!{firehose:error-output-type}/")
+            .buffering_hints(BufferingHints::builder().size_in_mbs(64).interval_in_seconds(60).build())
+            .dynamic_partitioning_configuration(DynamicPartitioningConfiguration::builder().enabled(true).build())
+            .processing_configuration(lambda_processing(&arn))
+    })
+    .await;
     put(&fl, "mixed", &[r#"{"kind":"click","n":1}"#, r#"{"drop":true}"#, r#"{"kind":"view","n":2}"#, r#"{"fail":true,"n":3}"#, r#"{"kind":"click","n":4}"#]).await;
     fl.flush(None).await;
     let clicks = all_objects(&s3, &b, "kind=click/").await;
@@ -145,20 +133,11 @@ async fn a_failing_transform_sends_every_record_to_processing_failed() {
     let s3 = fl.s3();
     let b = bucket(&s3, "failing").await;
     let arn = function(&fl, "fail", "lambda/fail-transform", "app.handler").await;
-    fl.firehose()
-        .create_delivery_stream()
-        .delivery_stream_name("failing")
-        .extended_s3_destination_configuration(
-            ExtendedS3DestinationConfiguration::builder()
-                .role_arn("arn:aws:iam::000000000000:role/firehose")
-                .bucket_arn(format!("arn:aws:s3:::{b}"))
-                .processing_configuration(lambda_processing(&arn))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    stream(&fl, "failing", &b, |d| {
+        d
+            .processing_configuration(lambda_processing(&arn))
+    })
+    .await;
     put(&fl, "failing", &["a", "b", "c"]).await;
     fl.flush(None).await;
     // No ErrorOutputPrefix: AWS's default processing-failed/YYYY/MM/dd/HH/.

@@ -107,6 +107,11 @@ fn equals(a: &Val, b: &Val) -> bool {
     }
 }
 
+/// API Gateway's limit on `#foreach` iterations (and on range sizes).
+pub const MAX_ITERATIONS: usize = 1000;
+/// The largest output a template may produce.
+pub const MAX_OUTPUT: usize = 10 * 1024 * 1024;
+
 /// Evaluation state: variables and the request.
 pub struct Ctx {
     vars: BTreeMap<String, Val>,
@@ -169,6 +174,7 @@ impl Ctx {
         for n in nodes {
             match n {
                 Node::Text(t) => self.out.push_str(t),
+                _ if self.out.len() > MAX_OUTPUT => return Err(format!("the template output is over {MAX_OUTPUT} bytes")),
                 Node::Ref { r, quiet, source } => {
                     let v = self.reference(r)?;
                     match v {
@@ -205,6 +211,9 @@ impl Ctx {
                         Val::Null => Vec::new(),
                         other => vec![other],
                     };
+                    if items.len() > MAX_ITERATIONS {
+                        return Err(format!("#foreach is limited to {MAX_ITERATIONS} iterations"));
+                    }
                     let n = items.len();
                     let saved = (self.vars.get(var).cloned(), self.vars.get("foreach").cloned(), self.vars.get("velocityCount").cloned());
                     for (i, item) in items.into_iter().enumerate() {
@@ -428,6 +437,9 @@ impl Ctx {
             Expr::List(items) => Val::list(items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?),
             Expr::Range(a, b) => {
                 let (a, b) = (self.expr(a)?.as_f64().unwrap_or(0.0) as i64, self.expr(b)?.as_f64().unwrap_or(0.0) as i64);
+                if a.abs_diff(b) >= MAX_ITERATIONS as u64 {
+                    return Err(format!("ranges are limited to {MAX_ITERATIONS} elements"));
+                }
                 let items: Vec<Val> = if a <= b { (a..=b).map(Val::Int).collect() } else { (b..=a).rev().map(Val::Int).collect() };
                 Val::list(items)
             }

@@ -74,7 +74,12 @@ struct P<'a> {
     s: &'a [u8],
     src: &'a str,
     i: usize,
+    /// Nesting of blocks and expressions, bounded so hostile input cannot overflow the stack.
+    depth: usize,
 }
+
+/// How deeply blocks and expressions may nest.
+const MAX_DEPTH: usize = 128;
 
 fn is_ident_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
@@ -86,7 +91,7 @@ fn is_ident(b: u8) -> bool {
 
 /// Parses a whole template.
 pub fn parse(src: &str) -> ParseResult<Vec<Node>> {
-    let mut p = P { s: src.as_bytes(), src, i: 0 };
+    let mut p = P { s: src.as_bytes(), src, i: 0, depth: 0 };
     let (nodes, end) = p.block(&[])?;
     if let Some(e) = end {
         return Err(format!("unexpected #{e} at offset {}", p.i));
@@ -109,6 +114,16 @@ impl<'a> P<'a> {
 
     /// Nodes until one of `ends` (`end`, `else`, `elseif`) or the end of input.
     fn block(&mut self, ends: &[&str]) -> ParseResult<(Vec<Node>, Option<String>)> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.err("the template nests too deeply");
+        }
+        let out = self.block_inner(ends);
+        self.depth -= 1;
+        out
+    }
+
+    fn block_inner(&mut self, ends: &[&str]) -> ParseResult<(Vec<Node>, Option<String>)> {
         let mut nodes = Vec::new();
         let mut text = String::new();
         while let Some(b) = self.peek() {
@@ -367,6 +382,16 @@ impl<'a> P<'a> {
 
     /// A full expression.
     pub fn expr(&mut self) -> ParseResult<Expr> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.err("the expression nests too deeply");
+        }
+        let out = self.or_expr();
+        self.depth -= 1;
+        out
+    }
+
+    fn or_expr(&mut self) -> ParseResult<Expr> {
         let mut l = self.and()?;
         while self.op("||") || self.word("or") {
             l = Expr::Bin(Box::new(l), BinOp::Or, Box::new(self.and()?));
@@ -388,7 +413,13 @@ impl<'a> P<'a> {
             if self.at("!") {
                 self.i += 1;
             }
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return self.err("the expression nests too deeply");
+            }
+            let inner = self.not();
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner?)));
         }
         self.cmp()
     }
@@ -442,7 +473,13 @@ impl<'a> P<'a> {
         self.skip_ws();
         if self.peek() == Some(b'-') && !self.s.get(self.i + 1).copied().is_some_and(|b| b.is_ascii_digit()) {
             self.i += 1;
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return self.err("the expression nests too deeply");
+            }
+            let inner = self.unary();
+            self.depth -= 1;
+            return Ok(Expr::Neg(Box::new(inner?)));
         }
         self.primary()
     }
