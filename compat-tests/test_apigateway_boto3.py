@@ -383,17 +383,9 @@ def test_seed_with_python_transform_lambda_writes_ndjson(
     assert s3_objects(s3, bucket, "errors/") == {}
 
 
-# Two request templates that fan a JSON array out into PutRecordBatch records: the first is the
-# brief's, using `$util.toJson`, which is NOT one of API Gateway's documented $util functions
-# (escapeJavaScript, parseJson, urlEncode, urlDecode, base64Encode, base64Decode) -- it is kept as
-# firelocal's own extension; the second uses documented functions only and is portable to AWS.
+# A request template that fans a JSON array out into PutRecordBatch records with documented
+# $util functions only (API Gateway has no `$util.toJson`: that is AppSync's).
 BATCH_TEMPLATES = {
-    "util-toJson": (
-        '{"DeliveryStreamName": "%s", "Records": ['
-        "#foreach($e in $input.path('$.events'))"
-        '{"Data": "$util.base64Encode($util.toJson($e))"}#if($foreach.hasNext),#end'
-        "#end]}"
-    ),
     "input-json-index": (
         '{"DeliveryStreamName": "%s", "Records": ['
         "#foreach($e in $input.path('$.events'))"
@@ -432,6 +424,28 @@ def test_put_record_batch_through_foreach_template(apigw, firehose, s3, bucket, 
     key, data = next(iter(objs.items()))
     assert_seed_key(key, stream)
     assert concatenated_json(data) == first + second
+
+
+def test_firehose_errors_select_integration_responses(apigw, api, firelocal_endpoint):
+    """A Firehose error status is matched against selectionPattern like any backend status; with
+    only the default response configured, AWS answers 200 with Firehose's error body."""
+    missing = uniq("no-such-stream")
+    api_id, rid = build_seed_api(apigw, api, missing)
+    apigw.create_deployment(restApiId=api_id, stageName="prod")
+    target = url(firelocal_endpoint, api_id, "prod", "clickstream")
+    r = call("POST", target, json={"event_id": 1})
+    assert r.status_code == 200, r.text
+    assert r.json()["__type"] == "ResourceNotFoundException"
+
+    apigw.put_method_response(restApiId=api_id, resourceId=rid, httpMethod="POST", statusCode="400")
+    apigw.put_integration_response(
+        restApiId=api_id, resourceId=rid, httpMethod="POST", statusCode="400", selectionPattern="4\\d{2}",
+        responseTemplates={"application/json": '{"error": $input.json(\'$.__type\')}'},
+    )
+    apigw.create_deployment(restApiId=api_id, stageName="prod")
+    r = call("POST", target, json={"event_id": 2})
+    assert r.status_code == 400, r.text
+    assert r.json() == {"error": "ResourceNotFoundException"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,7 +730,7 @@ def test_lambda_proxy_integration(apigw, lam, api, function, firelocal_endpoint,
     allow_apigateway(lam, arn, api_id)
     apigw.create_deployment(restApiId=api_id, stageName="prod", variables={"env": "local"})
 
-    r = call("PUT", url(firelocal_endpoint, api_id, "prod", "alice") + "?x=1", data=b"payload",
+    r = call("PUT", url(firelocal_endpoint, api_id, "prod", "alice") + "?x=0&x=1", data=b"payload",
              headers={"Content-Type": "text/plain"})
     assert r.status_code == 201, r.text
     assert r.headers["x-echo"] == "yes"
@@ -734,6 +748,7 @@ def test_lambda_proxy_integration(apigw, lam, api, function, firelocal_endpoint,
         "body": "payload",
     }
 
+    # (queryStringParameters holds the last value of a repeated parameter.)
     # No body, no query string: both are null in the proxy event.
     r = host_call(firelocal_endpoint, endpoint_port, api_id, "GET", "prod", "bob")
     assert r.status_code == 201, r.text
@@ -911,8 +926,6 @@ def test_control_plane_errors(apigw, api):
     greedy = add_resource(apigw, api_id, root, "{proxy+}")
     # A greedy path parameter must be the last part of a path.
     expect_error("BadRequestException", 400, apigw.create_resource, restApiId=api_id, parentId=greedy, pathPart="more")
-    # Only one variable path part among siblings ({proxy+} is one already).
-    expect_error("BadRequestException", 400, apigw.create_resource, restApiId=api_id, parentId=root, pathPart="{id}")
 
     # ConflictException (409): duplicate resource, method, stage.
     expect_error("ConflictException", 409, apigw.create_resource, restApiId=api_id, parentId=root, pathPart="things")
@@ -925,6 +938,22 @@ def test_control_plane_errors(apigw, api):
     # The failed calls changed nothing.
     assert sorted(i["path"] for i in apigw.get_resources(restApiId=api_id)["items"]) == ["/", "/things", "/{proxy+}"]
     assert [s["stageName"] for s in apigw.get_stages(restApiId=api_id)["item"]] == ["prod"]
+
+
+def test_only_one_variable_path_part_among_siblings(apigw, api):
+    """AWS: "A sibling ({id}) of this resource already has a variable path part -- only one is allowed"."""
+    api_id, root = api("siblings")
+    items = add_resource(apigw, api_id, root, "items")
+    add_resource(apigw, api_id, items, "{id}")
+    add_resource(apigw, api_id, items, "special")  # literal siblings are fine
+    msg = expect_error("BadRequestException", 400, apigw.create_resource, restApiId=api_id, parentId=items, pathPart="{name}")
+    assert "only one is allowed" in msg, msg
+    expect_error("BadRequestException", 400, apigw.create_resource, restApiId=api_id, parentId=items, pathPart="{proxy+}")
+    add_resource(apigw, api_id, root, "{proxy+}")
+    expect_error("BadRequestException", 400, apigw.create_resource, restApiId=api_id, parentId=root, pathPart="{id}")
+    assert sorted(i["path"] for i in apigw.get_resources(restApiId=api_id)["items"]) == [
+        "/", "/items", "/items/special", "/items/{id}", "/{proxy+}"
+    ]
 
 
 def test_integration_response_header_must_be_declared_by_the_method_response(apigw, api):

@@ -217,7 +217,7 @@ async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpRes
         Route::Service(ServiceId::ApiGateway) => crate::services::apigateway::wire::handle(&state.services.apigateway, req),
         Route::Service(ServiceId::ExecuteApi) => {
             let s = &state.services;
-            let backends = crate::services::apigateway::invoke::Backends { firehose: &s.firehose, lambda: &s.lambda };
+            let backends = crate::services::apigateway::invoke::Backends { firehose: &s.firehose, lambda: &s.lambda, s3: &s.s3 };
             crate::services::apigateway::invoke::invoke(&s.apigateway, &backends, req).await
         }
         Route::Service(id) => {

@@ -189,6 +189,13 @@ async fn mock_cors_preflight_routes_and_templates() {
             .send()
             .await
             .unwrap();
+        let mut mr = gw.put_method_response().rest_api_id(&id).resource_id(rid).http_method(method).status_code("200");
+        if name == "cors" {
+            for h in ["Origin", "Methods", "Headers"] {
+                mr = mr.response_parameters(format!("method.response.header.Access-Control-Allow-{h}"), false);
+            }
+        }
+        mr.send().await.unwrap();
         let mut ir = gw
             .put_integration_response()
             .rest_api_id(&id)
@@ -390,4 +397,41 @@ paths:
     assert_eq!(paths, vec!["/", "/bye"]);
     let e = gw.import_rest_api().body(aws_sdk_apigateway::primitives::Blob::new("not an api")).send().await.unwrap_err();
     assert_eq!(code(&e), "BadRequestException");
+}
+
+#[tokio::test]
+async fn aws_integration_to_s3_object_paths() {
+    let fl = Firelocal::start(&[]);
+    let s3 = fl.s3();
+    let b = bucket(&s3, "api-objects").await;
+    let gw = fl.apigateway();
+    let api = gw.create_rest_api().name("objects").send().await.unwrap();
+    let id = api.id().unwrap().to_string();
+    let res = gw.create_resource().rest_api_id(&id).parent_id(api.root_resource_id().unwrap()).path_part("{item}").send().await.unwrap();
+    let rid = res.id().unwrap();
+    for method in ["PUT", "GET"] {
+        gw.put_method().rest_api_id(&id).resource_id(rid).http_method(method).authorization_type("NONE").send().await.unwrap();
+        gw.put_integration()
+            .rest_api_id(&id)
+            .resource_id(rid)
+            .http_method(method)
+            .r#type(IntegrationType::Aws)
+            .integration_http_method(method)
+            .uri(format!("arn:aws:apigateway:us-east-1:s3:path/{b}/uploads/{{key}}"))
+            .request_parameters("integration.request.path.key", "method.request.path.item")
+            .send()
+            .await
+            .unwrap();
+        gw.put_integration_response().rest_api_id(&id).resource_id(rid).http_method(method).status_code("200").selection_pattern("").send().await.unwrap();
+        gw.put_integration_response().rest_api_id(&id).resource_id(rid).http_method(method).status_code("404").selection_pattern("404").send().await.unwrap();
+    }
+    gw.create_deployment().rest_api_id(&id).stage_name("prod").send().await.unwrap();
+    let url = format!("{}/restapis/{id}/prod/_user_request_/report.json", fl.endpoint);
+    assert_eq!(fl.http().put(&url).header("content-type", "application/json").body(r#"{"ok":true}"#).send().await.unwrap().status(), 200);
+    let stored = s3.get_object().bucket(&b).key("uploads/report.json").send().await.unwrap().body.collect().await.unwrap().into_bytes();
+    assert_eq!(&stored[..], br#"{"ok":true}"#);
+    let r = fl.http().get(&url).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, r#"{"ok":true}"#.to_string()));
+    let r = fl.http().get(format!("{}/restapis/{id}/prod/_user_request_/missing", fl.endpoint)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 }

@@ -138,18 +138,6 @@ fn json_text(v: &Json) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-fn to_json(v: &Val) -> Json {
-    match v {
-        Val::Null | Val::Input | Val::Util => Json::Null,
-        Val::Bool(b) => Json::Bool(*b),
-        Val::Int(i) => Json::from(*i),
-        Val::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
-        Val::Str(s) => Json::String(s.clone()),
-        Val::List(l) => Json::Array(l.borrow().iter().map(to_json).collect()),
-        Val::Map(m) => Json::Object(m.borrow().iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
-    }
-}
-
 /// `$util.escapeJavaScript`: backslash-escapes quotes, backslashes and control characters.
 pub fn escape_javascript(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -346,7 +334,6 @@ impl Ctx {
                 "urlEncode" => Val::Str(percent_encoding::utf8_percent_encode(&s(0), percent_encoding::NON_ALPHANUMERIC).to_string().replace("%2D", "-").replace("%2E", ".").replace("%5F", "_").replace("%2A", "*").replace("%20", "+")),
                 "urlDecode" => Val::Str(crate::protocol::percent_decode(&s(0).replace('+', " "))),
                 "parseJson" => Val::from_json(&serde_json::from_str::<Json>(&s(0)).map_err(|e| format!("$util.parseJson: {e}"))?),
-                "toJson" => Val::Str(json_text(&to_json(args.first().unwrap_or(&Val::Null)))),
                 other => return Err(format!("$util.{other} is not supported")),
             },
             Val::Str(st) => match name {

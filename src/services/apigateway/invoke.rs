@@ -23,6 +23,7 @@ use crate::services::lambda::ops::InvocationType;
 pub struct Backends<'a> {
     pub firehose: &'a Firehose,
     pub lambda: &'a Lambda,
+    pub s3: &'a crate::services::s3::S3,
 }
 
 fn message(status: StatusCode, msg: &str, request_id: &str) -> HttpResponse {
@@ -296,9 +297,49 @@ async fn aws(call: &Call<'_>, backends: &Backends<'_>) -> HttpResponse {
                 _ => message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id),
             }
         }
+        Some(("s3", "path", path)) => s3_path(call, backends.s3, path, body),
         _ => {
-            tracing::warn!(api = %call.api_id, uri, "firelocal runs AWS integrations for Firehose actions and Lambda invocations only");
+            tracing::warn!(api = %call.api_id, uri, "firelocal runs AWS integrations for Firehose actions, Lambda invocations and S3 object paths only");
             message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id)
+        }
+    }
+}
+
+/// `arn:aws:apigateway:{region}:s3:path/{bucket}/{key}`: GET, PUT, HEAD or DELETE an object of
+/// firelocal's S3 (`{param}` in the path are replaced from path parameters and
+/// `integration.request.path.*` mappings).
+fn s3_path(call: &Call<'_>, s3: &crate::services::s3::S3, path: &str, body: String) -> HttpResponse {
+    use crate::services::s3::{ops, store::ObjectMeta};
+    let mut path = path.to_string();
+    for (kind, name, value) in mapped_parameters(call) {
+        if kind == "path" {
+            path = path.replace(&format!("{{{name}}}"), &value);
+        }
+    }
+    for (name, value) in &call.path_params {
+        path = path.replace(&format!("{{{name}}}"), value).replace(&format!("{{{name}+}}"), value);
+    }
+    let Some((bucket, key)) = path.split_once('/') else {
+        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id);
+    };
+    let method = call.integration.http_method.as_deref().unwrap_or("GET");
+    let result = match method {
+        "GET" | "HEAD" => ops::get_object(s3, bucket, key, &ops::Conditions::default(), None, method == "HEAD")
+            .and_then(|(obj, _)| if method == "HEAD" { Ok(String::new()) } else { s3.store.read_data(&obj.data, None).map(|b| String::from_utf8_lossy(&b).into_owned()) }),
+        "PUT" => {
+            let meta = ObjectMeta { content_type: call.req.header("content-type").map(String::from), ..Default::default() };
+            ops::put_object(s3, ops::PutObjectInput { bucket: bucket.into(), key: key.into(), body: Bytes::from(body), meta, ..Default::default() }).map(|_| String::new())
+        }
+        "DELETE" => s3.store.delete_object(bucket, key).map(|_| String::new()),
+        _ => return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id),
+    };
+    match result {
+        Ok(out) => call.respond("200", out),
+        Err(e) => {
+            let aws = e.to_aws();
+            let mut w = crate::protocol::xml::XmlWriter::new();
+            w.open("Error").elem("Code", aws.code).elem("Message", &aws.message).close("Error");
+            call.respond(aws.status.as_str(), w.finish())
         }
     }
 }

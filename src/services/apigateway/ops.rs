@@ -270,6 +270,16 @@ impl ApiGateway {
             if p.path.contains("+}") {
                 return Err(ApiGatewayError::BadRequest("A greedy path parameter ({proxy+}) must be the last part of a path".into()));
             }
+            if path_part.starts_with('{')
+                && let Some(sibling) = api
+                    .resources
+                    .values()
+                    .filter(|r| r.parent_id.as_deref() == Some(parent))
+                    .filter_map(|r| r.path_part.as_deref())
+                    .find(|pp| pp.starts_with('{'))
+            {
+                return Err(ApiGatewayError::BadRequest(format!("A sibling ({}) of this resource already has a variable path part -- only one is allowed", sibling.trim_matches(|c| c == '{' || c == '}'))));
+            }
             let path = if p.path == "/" { format!("/{path_part}") } else { format!("{}/{path_part}", p.path) };
             let r = Resource { id: new_id(6), parent_id: Some(parent.to_string()), path_part: Some(path_part.to_string()), path, resource_methods: BTreeMap::new() };
             api.resources.insert(r.id.clone(), r.clone());
@@ -410,6 +420,13 @@ impl ApiGateway {
         }
         self.with_api(id, |api| {
             let method = Self::method_mut(api, rid, &m.to_ascii_uppercase())?;
+            // Every mapped response header must be declared by the method response, as on AWS.
+            let declared = method.method_responses.get(&r.status_code).map(|mr| mr.response_parameters.clone()).unwrap_or_default();
+            if let Some(undeclared) = r.response_parameters.keys().find(|k| !declared.contains_key(*k)) {
+                return Err(ApiGatewayError::BadRequest(format!(
+                    "Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression parameter specified: {undeclared}]"
+                )));
+            }
             let i = method.method_integration.as_mut().ok_or_else(|| ApiGatewayError::NotFound("No integration defined for method".into()))?;
             i.integration_responses.insert(r.status_code.clone(), r.clone());
             serde_json::to_value(&r).map_err(|e| ApiGatewayError::Internal(e.to_string()))
