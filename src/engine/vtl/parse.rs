@@ -212,7 +212,7 @@ impl<'a> P<'a> {
         }
     }
 
-    fn expect(&mut self, c: u8) -> ParseResult<()> {
+    fn eat(&mut self, c: u8) -> ParseResult<()> {
         self.skip_ws();
         if self.peek() == Some(c) {
             self.i += 1;
@@ -225,12 +225,12 @@ impl<'a> P<'a> {
     fn directive(&mut self, name: &str) -> ParseResult<Node> {
         match name {
             "set" => {
-                self.expect(b'(')?;
+                self.eat(b'(')?;
                 self.skip_ws();
                 let Expr::Ref(target) = self.primary()? else { return self.err("#set needs a reference") };
-                self.expect(b'=')?;
+                self.eat(b'=')?;
                 let value = self.expr()?;
-                self.expect(b')')?;
+                self.eat(b')')?;
                 Ok(Node::Set(target, value))
             }
             "if" => {
@@ -254,7 +254,7 @@ impl<'a> P<'a> {
                 }
             }
             "foreach" => {
-                self.expect(b'(')?;
+                self.eat(b'(')?;
                 self.skip_ws();
                 let Expr::Ref(var) = self.primary()? else { return self.err("#foreach needs a variable") };
                 self.skip_ws();
@@ -263,7 +263,7 @@ impl<'a> P<'a> {
                 }
                 self.i += 2;
                 let list = self.expr()?;
-                self.expect(b')')?;
+                self.eat(b')')?;
                 let (body, end) = self.block(&["end"])?;
                 if end.is_none() {
                     return self.err("#foreach without #end");
@@ -276,9 +276,9 @@ impl<'a> P<'a> {
     }
 
     fn paren_expr(&mut self) -> ParseResult<Expr> {
-        self.expect(b'(')?;
+        self.eat(b'(')?;
         let e = self.expr()?;
-        self.expect(b')')?;
+        self.eat(b')')?;
         Ok(e)
     }
 
@@ -339,7 +339,7 @@ impl<'a> P<'a> {
             } else if self.peek() == Some(b'[') {
                 self.i += 1;
                 let e = self.expr()?;
-                self.expect(b']')?;
+                self.eat(b']')?;
                 chain.push(Access::Index(e));
             } else {
                 break;
@@ -491,7 +491,7 @@ impl<'a> P<'a> {
             Some(b'(') => {
                 self.i += 1;
                 let e = self.expr()?;
-                self.expect(b')')?;
+                self.eat(b')')?;
                 Ok(e)
             }
             Some(b'"') => {
@@ -538,7 +538,7 @@ impl<'a> P<'a> {
                 let first = self.expr()?;
                 if self.op("..") {
                     let last = self.expr()?;
-                    self.expect(b']')?;
+                    self.eat(b']')?;
                     return Ok(Expr::Range(Box::new(first), Box::new(last)));
                 }
                 items.push(first);
@@ -567,7 +567,7 @@ impl<'a> P<'a> {
                 }
                 loop {
                     let k = self.expr()?;
-                    self.expect(b':')?;
+                    self.eat(b':')?;
                     let v = self.expr()?;
                     entries.push((k, v));
                     self.skip_ws();
@@ -595,7 +595,7 @@ impl<'a> P<'a> {
                 }
                 let r = self.reference_body()?;
                 if braced {
-                    self.expect(b'}')?;
+                    self.eat(b'}')?;
                 }
                 Ok(Expr::Ref(r))
             }
