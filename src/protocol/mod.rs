@@ -4,6 +4,7 @@
 pub mod aws_chunked;
 pub mod error;
 pub mod json;
+pub mod query;
 pub mod sigv4;
 pub mod time;
 pub mod xml;

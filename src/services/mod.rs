@@ -4,9 +4,11 @@
 
 pub mod apigateway;
 pub mod firehose;
+pub mod iam;
 pub mod lambda;
 pub mod logs;
 pub mod s3;
+pub mod sts;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +23,8 @@ pub struct Services {
     pub lambda: Arc<lambda::Lambda>,
     pub logs: Arc<logs::Logs>,
     pub apigateway: apigateway::ApiGateway,
+    pub iam: Arc<iam::Iam>,
+    pub sts: sts::Sts,
 }
 
 /// What opening the services needs beyond the data directory.
@@ -45,7 +49,9 @@ impl Services {
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
-        Ok(Services { s3, firehose, lambda, logs, apigateway })
+        let iam = Arc::new(iam::Iam::open(dir, persistent).map_err(|e| format!("IAM store: {e:?}"))?);
+        let sts = sts::Sts::new(iam.clone());
+        Ok(Services { s3, firehose, lambda, logs, apigateway, iam, sts })
     }
 
     /// Delivers every Firehose buffer and stops the delivery tasks (clean shutdown).

@@ -195,3 +195,8 @@ pub fn fixture_zip(folder: &str) -> Vec<u8> {
     }
     w.finish().expect("zip").into_inner()
 }
+
+/// Percent-encodes a form value.
+pub fn form_encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}

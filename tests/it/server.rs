@@ -42,15 +42,15 @@ async fn unemulated_services_get_an_aws_error_naming_them() {
     let r = fl
         .http()
         .post(format!("{}/", fl.endpoint))
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/cloudformation/aws4_request, SignedHeaders=host, Signature=0")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("Action=GetCallerIdentity&Version=2011-06-15")
+        .body("Action=DescribeStacks&Version=2010-05-15")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 501);
     let body = r.text().await.unwrap();
-    assert!(body.contains("<ErrorResponse><Error><Type>Receiver</Type><Code>NotImplemented</Code>") && body.contains("'sts'"), "{body}");
+    assert!(body.contains("<ErrorResponse><Error><Type>Receiver</Type><Code>NotImplemented</Code>") && body.contains("'cloudformation'"), "{body}");
 }
 
 #[tokio::test]
@@ -109,4 +109,46 @@ async fn expect_continue_is_answered_for_empty_bodies() {
         let text = String::from_utf8_lossy(&got);
         assert!(text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), "{text}");
     }
+}
+
+/// IAM and STS over awsQuery: a role, AssumeRole credentials, and who each caller is.
+#[tokio::test]
+async fn iam_roles_and_sts_identities() {
+    let fl = Firelocal::start(&[]);
+    let post = |service: &'static str, access_key: &'static str, form: String| {
+        let http = fl.http();
+        let url = format!("{}/", fl.endpoint);
+        async move {
+            let auth = format!("AWS4-HMAC-SHA256 Credential={access_key}/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
+            let r = http.post(url).header("authorization", auth).header("content-type", "application/x-www-form-urlencoded").body(form).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let trust = crate::common::form_encode(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"firehose.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#);
+    let (status, body) = post("iam", "test", format!("Action=CreateRole&Version=2010-05-08&RoleName=firehose-delivery&AssumeRolePolicyDocument={trust}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<Arn>arn:aws:iam::000000000000:role/firehose-delivery</Arn>"), "{body}");
+    assert!(body.contains("<AssumeRolePolicyDocument>%7B%22Version%22"), "documents are URL-encoded: {body}");
+    let (status, body) = post("iam", "test", format!("Action=CreateRole&Version=2010-05-08&RoleName=firehose-delivery&AssumeRolePolicyDocument={trust}")).await;
+    assert_eq!(status, 409);
+    assert!(body.contains("<Code>EntityAlreadyExists</Code>"), "{body}");
+    let (status, body) = post("iam", "test", "Action=PutRolePolicy&Version=2010-05-08&RoleName=firehose-delivery&PolicyName=p&PolicyDocument=%7B".into()).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("<Code>MalformedPolicyDocument</Code>"), "{body}");
+    let (status, body) = post("iam", "test", "Action=AttachRolePolicy&Version=2010-05-08&RoleName=firehose-delivery&PolicyArn=arn:aws:iam::aws:policy/AmazonS3FullAccess".into()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post("iam", "test", "Action=DeleteRole&Version=2010-05-08&RoleName=firehose-delivery".into()).await;
+    assert_eq!(status, 409, "attached policies block deletion: {body}");
+
+    let (_, body) = post("sts", "test", "Action=GetCallerIdentity&Version=2011-06-15".into()).await;
+    assert!(body.contains("<Arn>arn:aws:iam::000000000000:root</Arn>") && body.contains("<Account>000000000000</Account>"), "{body}");
+    let (status, body) = post("sts", "test", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/firehose-delivery&RoleSessionName=delivery".into()).await;
+    assert_eq!(status, 200, "{body}");
+    let key = body.split("<AccessKeyId>").nth(1).and_then(|r| r.split('<').next()).unwrap().to_string();
+    assert!(key.starts_with("ASIA") && key.len() == 20, "{key}");
+    let (_, body) = post("sts", Box::leak(key.into_boxed_str()), "Action=GetCallerIdentity&Version=2011-06-15".into()).await;
+    assert!(body.contains("<Arn>arn:aws:sts::000000000000:assumed-role/firehose-delivery/delivery</Arn>"), "{body}");
+    let (status, body) = post("sts", "test", "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/missing&RoleSessionName=x1".into()).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
 }
