@@ -2,6 +2,7 @@
 //! versions (and the AWS managed policies pipelines use), users and access keys. Policies are
 //! stored and validated; evaluating them (enforcement) is not built yet.
 
+pub mod eval;
 pub mod managed;
 pub mod ops;
 pub mod wire;
