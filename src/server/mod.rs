@@ -155,6 +155,12 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<I
         return Ok(resp);
     }
     let route = router::route(&areq);
+    if state.config.verify_signatures
+        && let Err(resp) = verify_signature(&state, &route, &areq)
+    {
+        tracing::info!(target: "firelocal::request", service = route.name(), operation = "SignatureRejected", status = resp.status().as_u16(), "{} {}", areq.method, areq.path);
+        return Ok(resp);
+    }
     let dispatched = std::panic::AssertUnwindSafe(dispatch(&state, &route, &areq));
     let (mut resp, operation) = match futures_util::FutureExt::catch_unwind(dispatched).await {
         Ok(r) => r,
@@ -177,6 +183,48 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<I
         areq.path
     );
     Ok(resp)
+}
+
+/// `--verify-signatures`: checks a signed request's SigV4 signature against the secret of its
+/// access key (the default `test`/`test`, IAM users' keys, STS credentials) and answers as the
+/// service's protocol answers a bad signature. Unsigned requests pass (anonymous).
+fn verify_signature(state: &AppState, route: &Route, req: &AwsRequest) -> Result<(), HttpResponse> {
+    use sigv4::SignatureError as E;
+    let auth = req.header("authorization");
+    let Some(parts) = sigv4::signed_parts(auth, &req.query, req.header("x-amz-date")) else { return Ok(()) };
+    let protocol = route.protocol();
+    let s3 = protocol == Protocol::RestXml;
+    let json = matches!(protocol, Protocol::AwsJson1_0 | Protocol::AwsJson1_1 | Protocol::RestJson1);
+    let fail = |e: E| {
+        let err = match e {
+            E::UnknownKey(k) if s3 => AwsError::new(StatusCode::FORBIDDEN, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.").with("AWSAccessKeyId", k),
+            E::UnknownKey(_) if json => AwsError::new(StatusCode::FORBIDDEN, "UnrecognizedClientException", "The security token included in the request is invalid."),
+            E::UnknownKey(_) => AwsError::new(StatusCode::FORBIDDEN, "InvalidClientTokenId", "The security token included in the request is invalid."),
+            E::Incomplete(m) if s3 => AwsError::new(StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed", m),
+            E::Incomplete(m) => AwsError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", m),
+            E::TooSkewed => AwsError::new(StatusCode::FORBIDDEN, if s3 { "RequestTimeTooSkewed" } else { "InvalidSignatureException" }, "The difference between the request time and the current time is too large."),
+            E::Mismatch { string_to_sign, canonical_request } => {
+                let msg = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+                if s3 {
+                    AwsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", msg).with("StringToSign", string_to_sign).with("CanonicalRequest", canonical_request)
+                } else if json {
+                    AwsError::new(StatusCode::FORBIDDEN, "InvalidSignatureException", msg)
+                } else {
+                    AwsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", msg)
+                }
+            }
+        };
+        err.render(protocol, &req.request_id, req.method == Method::HEAD)
+    };
+    let parts = parts.map_err(fail)?;
+    let key = parts.credential.access_key.as_str();
+    let secret = match key {
+        "test" => Some("test".to_string()),
+        k => state.services.iam.secret_for(k).or_else(|| state.services.sts.secret_for(k)),
+    };
+    let Some(secret) = secret else { return Err(fail(E::UnknownKey(key.to_string()))) };
+    let signable = sigv4::SignableRequest { method: req.method.as_str(), raw_path: &req.path, query: &req.query, headers: &req.headers, body: &req.body };
+    sigv4::verify(&signable, &parts, &secret, protocol::time::now_millis() / 1000).map_err(fail)
 }
 
 /// firelocal's own endpoints under `/_firelocal/` and `/_localstack/health`.

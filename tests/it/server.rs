@@ -152,3 +152,41 @@ async fn iam_roles_and_sts_identities() {
     assert_eq!(status, 403);
     assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
 }
+
+/// `--verify-signatures`: the right secret works (header and presigned), a wrong secret or an
+/// unknown key is refused as each protocol refuses it, unsigned requests stay anonymous.
+#[tokio::test]
+async fn verify_signatures_mode() {
+    let fl = Firelocal::start(&["--verify-signatures"]);
+    let s3 = fl.s3();
+    s3.create_bucket().bucket("signed").send().await.unwrap();
+    s3.put_object().bucket("signed").key("dir/a b+c.txt").body(b"ok".to_vec().into()).send().await.unwrap();
+    let listed = s3.list_objects_v2().bucket("signed").prefix("dir/").delimiter("/").send().await.unwrap();
+    assert_eq!(listed.contents().len(), 1);
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60)).unwrap();
+    let url = s3.get_object().bucket("signed").key("dir/a b+c.txt").presigned(cfg).await.unwrap();
+    assert_eq!(fl.http().get(url.uri()).send().await.unwrap().text().await.unwrap(), "ok");
+
+    let wrong = aws_sdk_s3::Client::from_conf(
+        s3.config().to_builder().credentials_provider(aws_sdk_s3::config::Credentials::new("test", "not-the-secret", None, None, "static")).build(),
+    );
+    let e = wrong.get_object().bucket("signed").key("dir/a b+c.txt").send().await.unwrap_err();
+    assert_eq!(crate::common::code(&e), "SignatureDoesNotMatch");
+    let unknown = aws_sdk_s3::Client::from_conf(
+        s3.config().to_builder().credentials_provider(aws_sdk_s3::config::Credentials::new("AKIAUNKNOWN", "x", None, None, "static")).build(),
+    );
+    let e = unknown.list_buckets().send().await.unwrap_err();
+    assert_eq!(crate::common::code(&e), "InvalidAccessKeyId");
+
+    // JSON services answer with their own codes.
+    let fh = fl.firehose();
+    let bad_fh = aws_sdk_firehose::Client::from_conf(
+        fh.config().to_builder().credentials_provider(aws_sdk_firehose::config::Credentials::new("test", "nope", None, None, "static")).build(),
+    );
+    use aws_sdk_firehose::error::ProvideErrorMetadata;
+    let e = bad_fh.list_delivery_streams().send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidSignatureException"));
+    fh.list_delivery_streams().send().await.unwrap();
+    // Unsigned requests are anonymous.
+    assert_eq!(fl.http().get(format!("{}/signed/dir/a%20b%2Bc.txt", fl.endpoint)).send().await.unwrap().status(), 200);
+}

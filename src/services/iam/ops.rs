@@ -508,6 +508,11 @@ impl Iam {
         })
     }
 
+    /// The secret of an active access key.
+    pub fn secret_for(&self, key: &str) -> Option<String> {
+        self.state.lock().users.values().flat_map(|u| u.keys.iter()).find(|k| k.id == key && k.active).map(|k| k.secret.clone())
+    }
+
     /// The user owning an access key.
     pub fn user_for_key(&self, key: &str) -> Option<User> {
         self.state.lock().users.values().find(|u| u.keys.iter().any(|k| k.id == key)).cloned()

@@ -21,6 +21,7 @@ const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 #[derive(Debug, Clone)]
 struct Session {
     arn: String,
+    secret: String,
     user_id: String,
     expires_ms: i64,
 }
@@ -119,7 +120,7 @@ impl Sts {
         let expires_ms = now_millis() + secs * 1000;
         let assumed_arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/{session}", role.name);
         let user_id = format!("{}:{session}", role.id);
-        self.sessions.lock().insert(key.clone(), Session { arn: assumed_arn.clone(), user_id: user_id.clone(), expires_ms });
+        self.sessions.lock().insert(key.clone(), Session { arn: assumed_arn.clone(), secret: secret.clone(), user_id: user_id.clone(), expires_ms });
         Ok(query::ok("AssumeRole", NS, rid, |w| {
             credentials(w, &key, &secret, &token, expires_ms);
             w.open("AssumedRoleUser").elem("AssumedRoleId", &user_id).elem("Arn", &assumed_arn).close("AssumedRoleUser");
@@ -133,8 +134,14 @@ impl Sts {
         let key: String = unique_id("ASIA").chars().take(20).collect();
         let (secret, token) = (secret(), token());
         let expires_ms = now_millis() + secs * 1000;
-        self.sessions.lock().insert(key.clone(), Session { arn, user_id, expires_ms });
+        self.sessions.lock().insert(key.clone(), Session { arn, secret: secret.clone(), user_id, expires_ms });
         Ok(query::ok("GetSessionToken", NS, rid, |w| credentials(w, &key, &secret, &token, expires_ms)))
+    }
+
+    /// The secret of live temporary credentials.
+    pub fn secret_for(&self, key: &str) -> Option<String> {
+        let now = now_millis();
+        self.sessions.lock().get(key).filter(|s| s.expires_ms > now).map(|s| s.secret.clone())
     }
 
     /// Forgets expired temporary credentials.
