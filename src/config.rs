@@ -28,6 +28,11 @@ pub struct Config {
     /// refuses them). Unsigned requests stay anonymous. Off by default: any signature is accepted.
     #[arg(long, env = "FIRELOCAL_VERIFY_SIGNATURES")]
     pub verify_signatures: bool,
+    /// Enforce IAM on the hops the pipeline makes on a role's behalf: API Gateway AWS
+    /// integrations act as their `credentials` role, Firehose as its `RoleARN` (S3 writes and
+    /// Lambda transforms); the roles' trust policies must let those services assume them.
+    #[arg(long, env = "FIRELOCAL_ENFORCE_IAM")]
+    pub enforce_iam: bool,
 }
 
 /// Parses `1s`, `250ms`, `2m` or a bare number of seconds.
@@ -52,7 +57,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, verify_signatures: false }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, verify_signatures: false, enforce_iam: false }
     }
 }
 

@@ -54,7 +54,7 @@ impl Server {
         let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
         let endpoint = format!("http://{}:{}", if bound.ip().is_unspecified() { "127.0.0.1".to_string() } else { bound.ip().to_string() }, bound.port());
-        let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval };
+        let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval, enforce_iam: config.enforce_iam };
         let services = Services::open(&dir, persistent, opts)?;
         let state = Arc::new(AppState { services, config, started: Instant::now(), _tempdir: tempdir });
         Ok(Server { listener, state })
@@ -267,7 +267,7 @@ async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpRes
         Route::Service(ServiceId::ApiGateway) => crate::services::apigateway::wire::handle(&state.services.apigateway, req),
         Route::Service(ServiceId::ExecuteApi) => {
             let s = &state.services;
-            let backends = crate::services::apigateway::invoke::Backends { firehose: &s.firehose, lambda: &s.lambda, s3: &s.s3 };
+            let backends = crate::services::apigateway::invoke::Backends { firehose: &s.firehose, lambda: &s.lambda, s3: &s.s3, iam: s.enforce_iam.as_deref() };
             crate::services::apigateway::invoke::invoke(&s.apigateway, &backends, req).await
         }
         Route::Service(id) => {

@@ -25,6 +25,8 @@ pub struct Services {
     pub apigateway: apigateway::ApiGateway,
     pub iam: Arc<iam::Iam>,
     pub sts: sts::Sts,
+    /// IAM when `--enforce-iam` is on.
+    pub enforce_iam: Option<Arc<iam::Iam>>,
 }
 
 /// What opening the services needs beyond the data directory.
@@ -33,6 +35,8 @@ pub struct Options<'a> {
     /// firelocal's own URL (what functions get as `AWS_ENDPOINT_URL`).
     pub endpoint: &'a str,
     pub firehose_max_interval: Option<Duration>,
+    /// `--enforce-iam`.
+    pub enforce_iam: bool,
 }
 
 impl Services {
@@ -46,12 +50,13 @@ impl Services {
         let sink: crate::engine::lambda::LogSink = Arc::new(move |lines| sink_logs.ingest(lines));
         let lambda = Arc::new(lambda::Lambda::open(dir, persistent, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
         lambda.set_endpoint(opts.endpoint.to_string());
-        let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval };
+        let iam = Arc::new(iam::Iam::open(dir, persistent).map_err(|e| format!("IAM store: {e:?}"))?);
+        let enforcer = opts.enforce_iam.then(|| iam.clone());
+        let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone() };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
-        let iam = Arc::new(iam::Iam::open(dir, persistent).map_err(|e| format!("IAM store: {e:?}"))?);
         let sts = sts::Sts::new(iam.clone());
-        Ok(Services { s3, firehose, lambda, logs, apigateway, iam, sts })
+        Ok(Services { s3, firehose, lambda, logs, apigateway, iam, sts, enforce_iam: enforcer })
     }
 
     /// Delivers every Firehose buffer and stops the delivery tasks (clean shutdown).

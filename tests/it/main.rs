@@ -5,6 +5,7 @@ mod apigateway;
 mod common;
 mod firehose;
 mod firehose_transform;
+mod iam_enforcement;
 mod lambda;
 mod s3_buckets;
 mod s3_listing;

@@ -2,7 +2,6 @@
 //! S3 (through `services::s3::ops`). Synchronous; the stream task runs it on a blocking thread.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -53,9 +52,15 @@ fn object_name(cfg: &DeliveryConfig, arrival_ms: i64) -> String {
     )
 }
 
-/// Compresses `body` and writes it as `<prefix><object name>`; returns the key.
-fn write_object(cfg: &DeliveryConfig, s3: &s3::S3, prefix: &str, oldest: i64, body: &[u8]) -> Result<String, String> {
+/// Compresses `body` and writes it as `<prefix><object name>`; returns the key. With
+/// `--enforce-iam` the stream's role must allow `s3:PutObject` on that key.
+fn write_object(cfg: &DeliveryConfig, settings: &EngineSettings, prefix: &str, oldest: i64, body: &[u8]) -> Result<String, String> {
+    let s3 = &settings.s3;
     let name = object_name(cfg, oldest);
+    if let Some(iam) = &settings.iam {
+        let resource = format!("arn:aws:s3:::{}/{prefix}{name}", cfg.bucket);
+        iam.authorize_role(&cfg.role_arn, "Firehose", "s3:PutObject", &resource).map_err(|m| format!("S3.AccessDenied: {m}"))?;
+    }
     let bytes = cfg.compression.compress(body, name.trim_end_matches(".zip")).map_err(|e| e.to_string())?;
     put(s3, &cfg.bucket, format!("{prefix}{name}"), bytes)
 }
@@ -77,10 +82,27 @@ fn put(s3: &s3::S3, bucket: &str, key: String, body: Vec<u8>) -> Result<String, 
 /// Delivers `records`: every record ends up in an object, in the error output, or in
 /// `undelivered` for a retry. Records within an object keep their arrival order.
 pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Record>) -> Outcome {
-    let s3 = &settings.s3;
     let mut out = Outcome::default();
     if records.is_empty() {
         return out;
+    }
+    // With --enforce-iam, Firehose acts as its RoleARN: the role must trust Firehose and allow
+    // each hop; a denial keeps the records for a retry, as AWS does.
+    if let Some(iam) = &settings.iam {
+        let check = || -> Result<(), String> {
+            if !iam.trusts(&cfg.role_arn, "firehose.amazonaws.com") {
+                return Err(format!("S3.AccessDenied: Firehose could not assume role {}: its trust policy does not allow firehose.amazonaws.com", cfg.role_arn));
+            }
+            if let Some(t) = &cfg.transform {
+                iam.authorize_role(&cfg.role_arn, "Firehose", "lambda:InvokeFunction", &t.function).map_err(|m| format!("Lambda.InvokeAccessDenied: {m}"))?;
+            }
+            Ok(())
+        };
+        if let Err(e) = check() {
+            out.error = Some(e);
+            out.undelivered = records;
+            return out;
+        }
     }
     let mut failed: Vec<Failed> = Vec::new();
     // Data transformation first: the function's Ok records (with its partition keys) go on.
@@ -143,7 +165,7 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
                 body.extend_from_slice(d);
             }
         }
-        match write_object(cfg, s3, &prefix, oldest, &body) {
+        match write_object(cfg, settings, &prefix, oldest, &body) {
             Ok(key) => out.objects.push(key),
             Err(e) => {
                 out.error = Some(e);
@@ -157,7 +179,7 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
         by_type.entry(f.output_type).or_default().push(f);
     }
     for (output_type, failed) in by_type {
-        write_error_output(cfg, s3, output_type, failed, &mut out);
+        write_error_output(cfg, settings, output_type, failed, &mut out);
     }
     out.undelivered.sort_by_key(|r| r.arrival_ms);
     out
@@ -165,7 +187,7 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
 
 /// Writes failed records as Firehose's error records (one JSON document per line) under the
 /// ErrorOutputPrefix, or `<error-output-type>/YYYY/MM/dd/HH/` without one.
-fn write_error_output(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, output_type: &'static str, failed: Vec<Failed>, out: &mut Outcome) {
+fn write_error_output(cfg: &DeliveryConfig, settings: &EngineSettings, output_type: &'static str, failed: Vec<Failed>, out: &mut Outcome) {
     let oldest = failed.iter().map(|f| f.record.arrival_ms).min().unwrap_or_else(now_millis);
     let now = now_millis();
     let mut body = Vec::new();
@@ -194,7 +216,7 @@ fn write_error_output(cfg: &DeliveryConfig, s3: &Arc<s3::S3>, output_type: &'sta
         Some(p) => p.evaluate(&ctx).unwrap_or_else(|| format!("{output_type}/")),
         None => format!("{output_type}/{}", prefix::default_prefix(oldest)),
     };
-    match write_object(cfg, s3, &prefix, oldest, &body) {
+    match write_object(cfg, settings, &prefix, oldest, &body) {
         Ok(key) => out.error_objects.push(key),
         Err(e) => {
             out.error = Some(e);

@@ -48,4 +48,6 @@ pub struct DeliveryConfig {
     pub transform: Option<transform::Transform>,
     /// The stream's region (in the transform event).
     pub region: String,
+    /// The role deliveries act as (RoleARN).
+    pub role_arn: String,
 }

@@ -95,6 +95,8 @@ pub struct EngineSettings {
     pub lambda: Option<Arc<crate::services::lambda::Lambda>>,
     /// Caps every stream's buffer interval (`--firehose-max-interval`).
     pub max_interval: Option<Duration>,
+    /// IAM when `--enforce-iam` is on: deliveries act as the stream's RoleARN.
+    pub iam: Option<Arc<crate::services::iam::Iam>>,
 }
 
 struct Task {

@@ -24,6 +24,8 @@ pub struct Backends<'a> {
     pub firehose: &'a Firehose,
     pub lambda: &'a Lambda,
     pub s3: &'a crate::services::s3::S3,
+    /// IAM when `--enforce-iam` is on: AWS integrations act as their `credentials` role.
+    pub iam: Option<&'a crate::services::iam::Iam>,
 }
 
 fn message(status: StatusCode, msg: &str, request_id: &str) -> HttpResponse {
@@ -274,6 +276,9 @@ async fn aws(call: &Call<'_>, backends: &Backends<'_>) -> HttpResponse {
     let uri = call.integration.uri.as_deref().unwrap_or_default();
     match aws_target(uri) {
         Some(("firehose", "action", action)) => {
+            if let Some(denied) = integration_denied(call, backends, &format!("firehose:{action}"), &body) {
+                return call.respond("400", denied);
+            }
             let (status, out) = match crate::services::firehose::wire::execute(backends.firehose, action, body.as_bytes()).await {
                 Ok(v) => (200, v.to_string()),
                 Err(e) => (e.status.as_u16(), json!({ "__type": e.code, "message": e.message }).to_string()),
@@ -342,6 +347,24 @@ fn s3_path(call: &Call<'_>, s3: &crate::services::s3::S3, path: &str, body: Stri
             call.respond(aws.status.as_str(), w.finish())
         }
     }
+}
+
+/// With `--enforce-iam`: the AccessDeniedException body when the integration's `credentials` role
+/// may not perform `action` on the Firehose stream the body names (or cannot be assumed).
+fn integration_denied(call: &Call<'_>, backends: &Backends<'_>, action: &str, body: &str) -> Option<String> {
+    let iam = backends.iam?;
+    let role = call.integration.credentials.clone().unwrap_or_default();
+    let stream = serde_json::from_str::<Value>(body).ok().and_then(|v| v.get("DeliveryStreamName").and_then(Value::as_str).map(String::from)).unwrap_or_default();
+    let resource = format!("arn:aws:firehose:{}:{ACCOUNT}:deliverystream/{stream}", backends.firehose.region);
+    let message = if role.is_empty() || !iam.trusts(&role, "apigateway.amazonaws.com") {
+        format!("API Gateway could not assume the integration's credentials role '{role}': its trust policy does not allow apigateway.amazonaws.com")
+    } else {
+        match iam.authorize_role(&role, "BackplaneAssumeRoleSession", action, &resource) {
+            Ok(()) => return None,
+            Err(m) => m,
+        }
+    };
+    Some(json!({ "__type": "AccessDeniedException", "message": message }).to_string())
 }
 
 /// The Lambda proxy event, payload format 1.0.

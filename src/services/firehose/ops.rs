@@ -245,6 +245,7 @@ pub fn delivery_config(s: &DeliveryStream, field: &str) -> FirehoseResult<Delive
         metadata_query,
         transform,
         region: s.arn.split(':').nth(3).unwrap_or("us-east-1").to_string(),
+        role_arn: d.role_arn.clone(),
     })
 }
 

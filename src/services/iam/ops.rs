@@ -513,6 +513,55 @@ impl Iam {
         self.state.lock().users.values().flat_map(|u| u.keys.iter()).find(|k| k.id == key && k.active).map(|k| k.secret.clone())
     }
 
+    /// Whether `role_arn`'s policies (inline and attached) allow `action` on `resource` for a
+    /// hop made on the role's behalf. `Err` carries AWS's denial message.
+    pub fn authorize_role(&self, role_arn: &str, session: &str, action: &str, resource: &str) -> Result<(), String> {
+        let role_name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let principal = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
+        let denied = || format!("User: {principal} is not authorized to perform: {action} on resource: {resource}");
+        let s = self.state.lock();
+        let Some(role) = s.roles.values().find(|r| r.arn == role_arn) else { return Err(denied()) };
+        let mut docs: Vec<Value> = role.inline.values().filter_map(|d| serde_json::from_str(d).ok()).collect();
+        docs.extend(role.attached.iter().filter_map(|a| s.policies.get(a)).filter_map(|p| p.default_version()).filter_map(|v| serde_json::from_str(&v.document).ok()));
+        let req = super::eval::Request { action: action.to_string(), resource: resource.to_string(), context: BTreeMap::new() };
+        match super::eval::evaluate(&docs, &req) {
+            super::eval::Decision::Allow => Ok(()),
+            _ => Err(denied()),
+        }
+    }
+
+    /// Whether a role's trust policy lets `principal` (a service such as
+    /// `firehose.amazonaws.com`, or an ARN) assume it.
+    pub fn trusts(&self, role_arn: &str, principal: &str) -> bool {
+        let Some(role) = self.role_by_arn(role_arn) else { return false };
+        let Ok(doc) = serde_json::from_str::<Value>(&role.trust_policy) else { return false };
+        let statements = match doc.get("Statement") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(o) => vec![o.clone()],
+            None => return false,
+        };
+        let listed = |v: Option<&Value>| match v {
+            Some(Value::String(x)) => x == "*" || x == principal,
+            Some(Value::Array(a)) => a.iter().any(|x| x.as_str().is_some_and(|x| x == "*" || x == principal)),
+            _ => false,
+        };
+        let allowed_action = |s: &Value| match s.get("Action") {
+            Some(Value::String(a)) => super::eval::wildcard(a, "sts:AssumeRole", true),
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).any(|a| super::eval::wildcard(a, "sts:AssumeRole", true)),
+            _ => false,
+        };
+        let matches = |s: &Value| {
+            allowed_action(s)
+                && match s.get("Principal") {
+                    Some(Value::String(p)) => p == "*",
+                    Some(Value::Object(o)) => ["Service", "AWS", "Federated"].iter().any(|k| listed(o.get(*k))),
+                    _ => false,
+                }
+        };
+        let deny = statements.iter().any(|s| s.get("Effect").and_then(Value::as_str) == Some("Deny") && matches(s));
+        !deny && statements.iter().any(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow") && matches(s))
+    }
+
     /// The user owning an access key.
     pub fn user_for_key(&self, key: &str) -> Option<User> {
         self.state.lock().users.values().find(|u| u.keys.iter().any(|k| k.id == key)).cloned()
