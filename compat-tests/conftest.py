@@ -4,6 +4,7 @@ One firelocal process is started per test session (ephemeral state, port 0);
 every test gets its own uniquely named bucket so tests stay independent.
 """
 
+import contextlib
 import os
 import re
 import select
@@ -71,15 +72,17 @@ def _read_banner(proc: subprocess.Popen, timeout: float) -> str:
                 return m.group(1).rstrip("/")
 
 
-@pytest.fixture(scope="session")
-def firelocal_endpoint(tmp_path_factory):
+@contextlib.contextmanager
+def serve(tmp_path_factory, *extra_args):
+    """Runs firelocal on a free port with `extra_args`, yields its endpoint, and checks that it
+    stops cleanly on SIGTERM."""
     binary = _firelocal_bin()
     if not binary.exists():
         pytest.exit(f"firelocal binary not found at {binary} (set FIRELOCAL_BIN)", returncode=2)
     log_path = tmp_path_factory.mktemp("firelocal-logs") / "stderr.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
-        [str(binary), "serve", "--port", "0", "--host", "127.0.0.1", "--region", REGION, "--log-level", LOG_LEVEL],
+        [str(binary), "serve", "--port", "0", "--host", "127.0.0.1", "--region", REGION, "--log-level", LOG_LEVEL, *extra_args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=log,
@@ -111,6 +114,12 @@ def firelocal_endpoint(tmp_path_factory):
         if rc != 0:
             sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
         assert rc == 0, f"firelocal did not exit cleanly on SIGTERM: rc={rc}"
+
+
+@pytest.fixture(scope="session")
+def firelocal_endpoint(tmp_path_factory):
+    with serve(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -111,3 +111,61 @@ def test_users_keys_and_caller_identity(iam, sts, firelocal_endpoint):
     assert code(e) == ("DeleteConflict", 409)
     iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
     iam.delete_user(UserName=user)
+
+
+@pytest.fixture(scope="module")
+def enforcing(tmp_path_factory):
+    """A second firelocal run with `--enforce-iam`."""
+    from conftest import serve
+
+    with serve(tmp_path_factory, "--enforce-iam") as url:
+        yield url
+
+
+def trust(principal):
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
+
+
+def test_assume_role_honours_trust_policies_under_enforce_iam(enforcing):
+    import boto3
+
+    iam, sts = make_client(enforcing, "iam"), make_client(enforcing, "sts")
+    account = "arn:aws:iam::000000000000:root"
+    iam.create_role(RoleName="firehose-only", AssumeRolePolicyDocument=trust({"Service": "firehose.amazonaws.com"}))
+    iam.create_role(RoleName="account", AssumeRolePolicyDocument=trust({"AWS": account}))
+    iam.create_role(RoleName="named", AssumeRolePolicyDocument=trust({"AWS": "arn:aws:iam::000000000000:user/alice"}))
+    arn = lambda name: f"arn:aws:iam::000000000000:role/{name}"  # noqa: E731
+
+    def denied(client, role):
+        with pytest.raises(ClientError) as e:
+            client.assume_role(RoleArn=arn(role), RoleSessionName="s1")
+        assert code(e) == ("AccessDenied", 403)
+        assert f"is not authorized to perform: sts:AssumeRole on resource: {arn(role)}" in e.value.response["Error"]["Message"]
+
+    # The default keys are the account root: a service-only trust policy keeps them out.
+    denied(sts, "firehose-only")
+    assert sts.assume_role(RoleArn=arn("account"), RoleSessionName="s1")["AssumedRoleUser"]["Arn"].endswith("assumed-role/account/s1")
+
+    def client_for(user):
+        iam.create_user(UserName=user)
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        return boto3.client("sts", endpoint_url=enforcing, region_name="us-east-1", aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+
+    alice, bob = client_for("alice"), client_for("bob")
+    # Named in the trust policy: enough on its own.
+    assert alice.assume_role(RoleArn=arn("named"), RoleSessionName="s1")["AssumedRoleUser"]["Arn"].endswith("assumed-role/named/s1")
+    denied(bob, "named")
+    # Trusted through the account: the user's own policy must allow the call too.
+    denied(bob, "account")
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn("account")}]}
+    iam.put_user_policy(UserName="bob", PolicyName="assume", PolicyDocument=json.dumps(allow))
+    creds = bob.assume_role(RoleArn=arn("account"), RoleSessionName="s1")["Credentials"]
+    # Role chaining: the session of "account" may assume what trusts its role.
+    iam.create_role(RoleName="chained", AssumeRolePolicyDocument=trust({"AWS": arn("account")}))
+    session = boto3.client("sts", endpoint_url=enforcing, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    assert session.assume_role(RoleArn=arn("chained"), RoleSessionName="s2")["AssumedRoleUser"]["Arn"].endswith("assumed-role/chained/s2")
+    # An explicit Deny in the user's own policy wins over a trust policy naming them.
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="alice", PolicyName="deny", PolicyDocument=json.dumps(deny))
+    denied(alice, "named")

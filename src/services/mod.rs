@@ -55,7 +55,7 @@ impl Services {
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone() };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
-        let sts = sts::Sts::new(iam.clone());
+        let sts = sts::Sts::new(iam.clone(), opts.enforce_iam);
         Ok(Services { s3, firehose, lambda, logs, apigateway, iam, sts, enforce_iam: enforcer })
     }
 

@@ -10,6 +10,8 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::eval::Decision;
+
 use crate::protocol::AwsError;
 use crate::state::DocTable;
 
@@ -131,6 +133,14 @@ struct State {
 pub struct Iam {
     state: Mutex<State>,
     docs: DocTable,
+}
+
+/// What an identity's own policies (inline and attached managed) decide for one request.
+fn identity_decision(s: &State, inline: &BTreeMap<String, String>, attached: &[String], action: &str, resource: &str) -> Decision {
+    let mut docs: Vec<Value> = inline.values().filter_map(|d| serde_json::from_str(d).ok()).collect();
+    docs.extend(attached.iter().filter_map(|a| s.policies.get(a)).filter_map(|p| p.default_version()).filter_map(|v| serde_json::from_str(&v.document).ok()));
+    let req = super::eval::Request { action: action.to_string(), resource: resource.to_string(), context: BTreeMap::new() };
+    super::eval::evaluate(&docs, &req)
 }
 
 /// `PREFIX` + 17 upper-case letters and digits, like IAM's unique ids.
@@ -521,12 +531,41 @@ impl Iam {
         let denied = || format!("User: {principal} is not authorized to perform: {action} on resource: {resource}");
         let s = self.state.lock();
         let Some(role) = s.roles.values().find(|r| r.arn == role_arn) else { return Err(denied()) };
-        let mut docs: Vec<Value> = role.inline.values().filter_map(|d| serde_json::from_str(d).ok()).collect();
-        docs.extend(role.attached.iter().filter_map(|a| s.policies.get(a)).filter_map(|p| p.default_version()).filter_map(|v| serde_json::from_str(&v.document).ok()));
-        let req = super::eval::Request { action: action.to_string(), resource: resource.to_string(), context: BTreeMap::new() };
-        match super::eval::evaluate(&docs, &req) {
-            super::eval::Decision::Allow => Ok(()),
+        match identity_decision(&s, &role.inline, &role.attached, action, resource) {
+            Decision::Allow => Ok(()),
             _ => Err(denied()),
+        }
+    }
+
+    /// Whether `caller_arn` (as STS names it: the account root, an IAM user, or an
+    /// assumed-role session) may call sts:AssumeRole on `role_arn`, as IAM decides it within one
+    /// account: the role's trust policy must allow the caller; when it names the caller itself
+    /// that is enough, when it names only the account the caller's own policies must also allow
+    /// the call; an explicit Deny in the caller's policies always wins. The account root (what
+    /// firelocal's default keys sign as) needs only a trust policy naming the account.
+    pub fn may_assume(&self, caller_arn: &str, role_arn: &str) -> bool {
+        const ACTION: &str = "sts:AssumeRole";
+        let root = format!("arn:aws:iam::{ACCOUNT}:root");
+        let account_trusted = self.trusts(role_arn, &root) || self.trusts(role_arn, ACCOUNT);
+        if caller_arn == root {
+            return account_trusted;
+        }
+        let s = self.state.lock();
+        let (own_arn, inline, attached) = if let Some(u) = s.users.values().find(|u| u.arn == caller_arn) {
+            (u.arn.clone(), &u.inline, &u.attached)
+        } else if let Some(name) = caller_arn.strip_prefix(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/")).and_then(|r| r.split('/').next()) {
+            let Some(r) = s.roles.values().find(|r| r.name == name) else { return false };
+            (r.arn.clone(), &r.inline, &r.attached)
+        } else {
+            return false;
+        };
+        let decision = identity_decision(&s, inline, attached, ACTION, role_arn);
+        drop(s);
+        let named = self.trusts(role_arn, &own_arn) || self.trusts(role_arn, caller_arn);
+        match decision {
+            Decision::ExplicitDeny => false,
+            Decision::Allow => named || account_trusted,
+            Decision::ImplicitDeny => named,
         }
     }
 

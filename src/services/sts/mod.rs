@@ -1,7 +1,7 @@
 //! AWS STS (awsQuery): GetCallerIdentity (who signed: the account root for the default keys,
 //! an IAM user for its access keys, an assumed role for AssumeRole credentials), AssumeRole and
-//! GetSessionToken. Temporary credentials are kept in memory. (Trust policies are not evaluated
-//! yet: that is IAM enforcement.)
+//! GetSessionToken. Temporary credentials are kept in memory. Under `--enforce-iam`, AssumeRole
+//! checks the role's trust policy (and the caller's own policies) as IAM does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +29,8 @@ struct Session {
 /// The STS service.
 pub struct Sts {
     iam: Arc<Iam>,
+    /// `--enforce-iam`: AssumeRole honours trust policies.
+    enforce: bool,
     sessions: Mutex<BTreeMap<String, Session>>,
 }
 
@@ -56,9 +58,9 @@ fn validation(field: &str, value: &str, constraint: &str) -> AwsError {
 }
 
 impl Sts {
-    /// STS over IAM's roles and users.
-    pub fn new(iam: Arc<Iam>) -> Sts {
-        Sts { iam, sessions: Mutex::new(BTreeMap::new()) }
+    /// STS over IAM's roles and users; `enforce` turns on trust-policy checks.
+    pub fn new(iam: Arc<Iam>, enforce: bool) -> Sts {
+        Sts { iam, enforce, sessions: Mutex::new(BTreeMap::new()) }
     }
 
     /// The caller's (UserId, Account, Arn) for an access key.
@@ -111,9 +113,11 @@ impl Sts {
             return Err(validation("roleSessionName", &session, "Member must satisfy regular expression pattern: [\\w+=,.@-]*"));
         }
         let (_, _, caller_arn) = self.caller(caller_key);
-        let Some(role) = self.iam.role_by_arn(&arn) else {
-            return Err(AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", format!("User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {arn}")));
-        };
+        let denied = || AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", format!("User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {arn}"));
+        let Some(role) = self.iam.role_by_arn(&arn) else { return Err(denied()) };
+        if self.enforce && !self.iam.may_assume(&caller_arn, &arn) {
+            return Err(denied());
+        }
         let secs = Self::duration(p, 900, role.max_session_duration.max(3600).into(), 3600)?;
         let key: String = unique_id("ASIA").chars().take(20).collect();
         let (secret, token) = (secret(), token());
