@@ -234,6 +234,26 @@ def test_python_context_and_environment(lam, fn, firelocal_endpoint):
     assert (body["memory"], body["env"]["GREETING"]) == ("512", "bonjour")
 
 
+def test_function_runs_with_its_execution_role_credentials(lam, fn, firelocal_endpoint):
+    """As on AWS, the runtime gets temporary credentials of the execution role, in a session
+    named after the function: the function's own SDK calls identify as that role."""
+    import boto3
+
+    code = b"import os\ndef handler(event, context):\n    return {k: os.environ[k] for k in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN')}\n"
+    name = fn()
+    create(lam, name, zip_bytes({"app.py": code}))
+    _, creds, _ = invoke(lam, name, {})
+    assert creds["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    as_function = boto3.client("sts", endpoint_url=firelocal_endpoint, region_name=REGION, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                               aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"], aws_session_token=creds["AWS_SESSION_TOKEN"])
+    assert as_function.get_caller_identity()["Arn"] == f"arn:aws:sts::000000000000:assumed-role/{ROLE.rsplit('/', 1)[1]}/{name}"
+    # A code update starts new workers; they keep the same session.
+    lam.update_function_code(FunctionName=name, ZipFile=zip_bytes({"app.py": code + b"# v2\n"}))
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=FAST_WAIT)
+    _, again, _ = invoke(lam, name, {})
+    assert again == creds
+
+
 def test_python_client_context_reaches_handler(lam, fn):
     """The Python runtime exposes ClientContext as an object with client/custom/env attributes."""
     app = (

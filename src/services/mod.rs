@@ -24,7 +24,7 @@ pub struct Services {
     pub logs: Arc<logs::Logs>,
     pub apigateway: apigateway::ApiGateway,
     pub iam: Arc<iam::Iam>,
-    pub sts: sts::Sts,
+    pub sts: Arc<sts::Sts>,
     /// IAM when `--enforce-iam` is on.
     pub enforce_iam: Option<Arc<iam::Iam>>,
 }
@@ -55,7 +55,9 @@ impl Services {
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone() };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
-        let sts = sts::Sts::new(iam.clone(), opts.enforce_iam);
+        let sts = Arc::new(sts::Sts::new(iam.clone(), opts.enforce_iam));
+        let issuer = sts.clone();
+        lambda.set_credentials(Arc::new(move |role, function| issuer.function_credentials(role, function)));
         Ok(Services { s3, firehose, lambda, logs, apigateway, iam, sts, enforce_iam: enforcer })
     }
 

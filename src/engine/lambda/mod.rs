@@ -37,6 +37,8 @@ pub struct FunctionSpec {
     pub region: String,
     /// firelocal's own endpoint, so the function's SDK calls stay local.
     pub endpoint: String,
+    /// The execution role's temporary credentials (key, secret, token), as Lambda sets them.
+    pub credentials: (String, String, String),
     /// Where the shipped runtime loops are written (`python.py`, `node.js`).
     pub runtime_dir: PathBuf,
     pub log_group: String,
@@ -50,6 +52,9 @@ pub struct LogLine {
     pub timestamp_ms: i64,
     pub message: String,
 }
+
+/// Issues a function's execution-role credentials: (role ARN, function name) → (key, secret, token).
+pub type CredentialIssuer = std::sync::Arc<dyn Fn(&str, &str) -> (String, String, String) + Send + Sync>;
 
 /// Where log lines go (the CloudWatch Logs store).
 pub type LogSink = std::sync::Arc<dyn Fn(Vec<LogLine>) + Send + Sync>;

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::error::{LambdaError, LambdaResult};
 use super::model::Function;
 use super::store::Store;
-use crate::engine::lambda::{FunctionSpec, Invocation, LogSink, Pool};
+use crate::engine::lambda::{CredentialIssuer, FunctionSpec, Invocation, LogSink, Pool};
 use crate::services::s3::S3;
 
 /// The account every resource belongs to.
@@ -120,6 +120,8 @@ struct Entry {
 pub struct Lambda {
     pub region: String,
     endpoint: Mutex<String>,
+    /// Issues execution-role credentials (STS); without it functions get the default keys.
+    credentials: Mutex<Option<CredentialIssuer>>,
     root: PathBuf,
     store: Store,
     functions: Mutex<BTreeMap<String, Entry>>,
@@ -251,12 +253,17 @@ impl Lambda {
             functions.entry(f.name.clone()).or_insert_with(|| Entry { versions: BTreeMap::new(), pools: HashMap::new() }).versions.insert(f.version.clone(), f);
         }
         let concurrency = std::env::var("FIRELOCAL_LAMBDA_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), root, store, functions: Mutex::new(functions), s3, sink, concurrency })
+        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, store, functions: Mutex::new(functions), s3, sink, concurrency })
     }
 
     /// Tells functions where firelocal listens (their `AWS_ENDPOINT_URL`).
     pub fn set_endpoint(&self, endpoint: String) {
         *self.endpoint.lock() = endpoint;
+    }
+
+    /// Lets functions run with their execution role's credentials.
+    pub fn set_credentials(&self, issuer: CredentialIssuer) {
+        *self.credentials.lock() = Some(issuer);
     }
 
     fn arn(&self, name: &str) -> String {
@@ -309,6 +316,10 @@ impl Lambda {
             env: f.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             region: self.region.clone(),
             endpoint: self.endpoint.lock().clone(),
+            credentials: match self.credentials.lock().as_ref() {
+                Some(issue) => issue(&f.role, &f.name),
+                None => ("test".into(), "test".into(), "test".into()),
+            },
             runtime_dir: self.root.join("runtime"),
             log_group: f.log_group(),
         }

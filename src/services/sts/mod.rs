@@ -23,6 +23,7 @@ struct Session {
     arn: String,
     secret: String,
     user_id: String,
+    token: String,
     expires_ms: i64,
 }
 
@@ -124,7 +125,7 @@ impl Sts {
         let expires_ms = now_millis() + secs * 1000;
         let assumed_arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/{session}", role.name);
         let user_id = format!("{}:{session}", role.id);
-        self.sessions.lock().insert(key.clone(), Session { arn: assumed_arn.clone(), secret: secret.clone(), user_id: user_id.clone(), expires_ms });
+        self.sessions.lock().insert(key.clone(), Session { arn: assumed_arn.clone(), secret: secret.clone(), user_id: user_id.clone(), token: token.clone(), expires_ms });
         Ok(query::ok("AssumeRole", NS, rid, |w| {
             credentials(w, &key, &secret, &token, expires_ms);
             w.open("AssumedRoleUser").elem("AssumedRoleId", &user_id).elem("Arn", &assumed_arn).close("AssumedRoleUser");
@@ -138,8 +139,26 @@ impl Sts {
         let key: String = unique_id("ASIA").chars().take(20).collect();
         let (secret, token) = (secret(), token());
         let expires_ms = now_millis() + secs * 1000;
-        self.sessions.lock().insert(key.clone(), Session { arn, secret: secret.clone(), user_id, expires_ms });
+        self.sessions.lock().insert(key.clone(), Session { arn, secret: secret.clone(), user_id, token: token.clone(), expires_ms });
         Ok(query::ok("GetSessionToken", NS, rid, |w| credentials(w, &key, &secret, &token, expires_ms)))
+    }
+
+    /// Credentials for a Lambda function's execution role, as Lambda hands them to its runtime:
+    /// the session is named after the function, so the function's own SDK calls identify as
+    /// `assumed-role/<role>/<function>`. One session per (role, function) is reused across
+    /// workers and stays valid while firelocal runs. Returns (key, secret, token).
+    pub fn function_credentials(&self, role_arn: &str, function: &str) -> (String, String, String) {
+        let role_name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{function}");
+        let mut sessions = self.sessions.lock();
+        if let Some((key, s)) = sessions.iter().find(|(_, s)| s.arn == arn && s.expires_ms == i64::MAX) {
+            return (key.clone(), s.secret.clone(), s.token.clone());
+        }
+        let role_id = self.iam.role_by_arn(role_arn).map(|r| r.id).unwrap_or_else(|| unique_id("AROA"));
+        let key: String = unique_id("ASIA").chars().take(20).collect();
+        let (secret, token) = (secret(), token());
+        sessions.insert(key.clone(), Session { arn, secret: secret.clone(), user_id: format!("{role_id}:{function}"), token: token.clone(), expires_ms: i64::MAX });
+        (key, secret, token)
     }
 
     /// The secret of live temporary credentials.
