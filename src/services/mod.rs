@@ -52,7 +52,7 @@ impl Services {
         lambda.set_endpoint(opts.endpoint.to_string());
         let iam = Arc::new(iam::Iam::open(dir, persistent).map_err(|e| format!("IAM store: {e:?}"))?);
         let enforcer = opts.enforce_iam.then(|| iam.clone());
-        let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone() };
+        let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone(), logs: Some(logs.clone()) };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
         let sts = Arc::new(sts::Sts::new(iam.clone(), opts.enforce_iam));

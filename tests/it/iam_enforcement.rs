@@ -3,7 +3,7 @@
 //! roles let the flow run; removing a statement breaks exactly that hop with AWS's error, a Deny
 //! overrides an Allow, and denied records are kept and delivered once the role is fixed.
 
-use aws_sdk_firehose::types::{ExtendedS3DestinationConfiguration, ProcessingConfiguration, Processor, ProcessorParameter, ProcessorParameterName, ProcessorType};
+use aws_sdk_firehose::types::{CloudWatchLoggingOptions, ExtendedS3DestinationConfiguration, ProcessingConfiguration, Processor, ProcessorParameter, ProcessorParameterName, ProcessorType};
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
 
 use crate::common::{Firelocal, bucket, fixture_zip, form_encode};
@@ -55,6 +55,15 @@ async fn seed_roles_gate_each_hop() {
     role(&fl, "apigateway-firehose", "apigateway.amazonaws.com").await;
     policy(&fl, "apigateway-firehose", "put", &format!(r#"{{"Effect":"Allow","Action":"firehose:PutRecord","Resource":"{STREAM_ARN}"}}"#)).await;
 
+    // Delivery errors are logged where CloudWatchLoggingOptions points (the group and stream
+    // must exist, as on AWS).
+    let logs = fl.logs();
+    logs.create_log_group().log_group_name("/aws/kinesisfirehose/clickstream").send().await.unwrap();
+    logs.create_log_stream().log_group_name("/aws/kinesisfirehose/clickstream").log_stream_name("DestinationDelivery").send().await.unwrap();
+    let error_events = || async {
+        let out = logs.get_log_events().log_group_name("/aws/kinesisfirehose/clickstream").log_stream_name("DestinationDelivery").start_from_head(true).send().await.unwrap();
+        out.events().iter().map(|e| serde_json::from_str::<serde_json::Value>(e.message().unwrap()).unwrap()).collect::<Vec<_>>()
+    };
     let param = |n: ProcessorParameterName, v: &str| ProcessorParameter::builder().parameter_name(n).parameter_value(v).build().unwrap();
     fl.firehose()
         .create_delivery_stream()
@@ -64,6 +73,7 @@ async fn seed_roles_gate_each_hop() {
                 .role_arn("arn:aws:iam::000000000000:role/firehose-delivery")
                 .bucket_arn(format!("arn:aws:s3:::{b}"))
                 .prefix("clickstream/")
+                .cloud_watch_logging_options(CloudWatchLoggingOptions::builder().enabled(true).log_group_name("/aws/kinesisfirehose/clickstream").log_stream_name("DestinationDelivery").build())
                 .processing_configuration(
                     ProcessingConfiguration::builder()
                         .enabled(true)
@@ -127,11 +137,18 @@ async fn seed_roles_gate_each_hop() {
     let report = fl.flush(None).await;
     assert_eq!(report["streams"]["clickstream"]["pending_records"], 1, "{report}");
     assert!(report["streams"]["clickstream"]["error"].as_str().unwrap().starts_with("S3.AccessDenied: User: arn:aws:sts::000000000000:assumed-role/firehose-delivery/"), "{report}");
+    let events = error_events().await;
+    assert!(!events.is_empty(), "one event per failed attempt");
+    assert_eq!(events[0]["errorCode"], "S3.AccessDenied");
+    assert_eq!(events[0]["deliveryStreamARN"], STREAM_ARN);
+    assert_eq!(events[0]["destination"], format!("arn:aws:s3:::{b}"));
+    assert!(events[0]["message"].as_str().unwrap().contains("is not authorized to perform: s3:PutObject"), "{events:?}");
     // ... then the transform: Lambda.InvokeAccessDenied.
     policy(&fl, "firehose-delivery", "s3", r#"{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::clicks/*"}"#).await;
     remove_policy(&fl, "firehose-delivery", "transform").await;
     let report = fl.flush(None).await;
     assert!(report["streams"]["clickstream"]["error"].as_str().unwrap().starts_with("Lambda.InvokeAccessDenied:"), "{report}");
+    assert_eq!(error_events().await.last().unwrap()["errorCode"], "Lambda.InvokeAccessDenied");
     // A Deny overrides the Allow.
     policy(&fl, "firehose-delivery", "transform", &format!(r#"{{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"{FUNCTION_ARN}"}}"#)).await;
     policy(&fl, "firehose-delivery", "no-writes", r#"{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}"#).await;

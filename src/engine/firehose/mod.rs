@@ -50,4 +50,6 @@ pub struct DeliveryConfig {
     pub region: String,
     /// The role deliveries act as (RoleARN).
     pub role_arn: String,
+    /// CloudWatchLoggingOptions' log group and stream, where delivery errors are logged.
+    pub error_log: Option<(String, String)>,
 }

@@ -97,6 +97,8 @@ pub struct EngineSettings {
     pub max_interval: Option<Duration>,
     /// IAM when `--enforce-iam` is on: deliveries act as the stream's RoleARN.
     pub iam: Option<Arc<crate::services::iam::Iam>>,
+    /// CloudWatch Logs, for streams with CloudWatchLoggingOptions.
+    pub logs: Option<Arc<crate::services::logs::Logs>>,
 }
 
 struct Task {
@@ -301,6 +303,25 @@ impl Task {
         self.complete(segments, result)
     }
 
+    /// Logs a failed delivery as Firehose does when CloudWatchLoggingOptions is enabled: one
+    /// JSON event in the configured group and stream, which must exist (as on AWS, nothing is
+    /// logged otherwise).
+    fn log_error(&self, error: Option<&str>) {
+        let (Some(logs), Some((group, stream)), Some(error)) = (&self.settings.logs, &self.cfg.error_log, error) else { return };
+        let (code, message) = match error.split_once(": ") {
+            Some((code, message)) if code.contains('.') && !code.contains(' ') => (code, message),
+            _ => ("InternalError", error),
+        };
+        let event = serde_json::json!({
+            "deliveryStreamARN": self.cfg.stream_arn,
+            "destination": format!("arn:aws:s3:::{}", self.cfg.bucket),
+            "deliveryStreamVersionId": self.cfg.version_id,
+            "message": message,
+            "errorCode": code,
+        });
+        let _ = logs.put_log_events(group, stream, vec![(crate::protocol::time::now_millis(), event.to_string())]);
+    }
+
     /// Books a finished delivery's outcome.
     fn complete(&mut self, mut segments: Vec<u64>, result: Result<Outcome, tokio::task::JoinError>) -> FlushReport {
         let outcome = match result {
@@ -319,6 +340,7 @@ impl Task {
             let backoff = Duration::from_millis(500u64.saturating_mul(1 << self.failures.min(4))).min(Duration::from_secs(5));
             self.retry_at = Some(Instant::now() + backoff);
             self.last_error = outcome.error.clone();
+            self.log_error(outcome.error.as_deref());
             tracing::warn!(stream = %self.cfg.stream_name, records = pending, error = ?outcome.error, "delivery failed; will retry");
             let mut undelivered = outcome.undelivered;
             self.buffered_bytes += undelivered.iter().map(|r| r.data.len()).sum::<usize>();

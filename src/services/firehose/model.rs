@@ -76,6 +76,16 @@ pub struct S3Destination {
     pub s3_backup_mode: Option<String>,
     pub file_extension: Option<String>,
     pub custom_time_zone: Option<String>,
+    pub cloud_watch_logging_options: Option<CloudWatchLogging>,
+}
+
+/// CloudWatchLoggingOptions: where delivery errors are logged.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CloudWatchLogging {
+    pub enabled: Option<bool>,
+    pub log_group_name: Option<String>,
+    pub log_stream_name: Option<String>,
 }
 
 /// A delivery stream as stored.

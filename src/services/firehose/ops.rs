@@ -246,6 +246,7 @@ pub fn delivery_config(s: &DeliveryStream, field: &str) -> FirehoseResult<Delive
         transform,
         region: s.arn.split(':').nth(3).unwrap_or("us-east-1").to_string(),
         role_arn: d.role_arn.clone(),
+        error_log: d.cloud_watch_logging_options.filter(|o| o.enabled == Some(true)).and_then(|o| Some((o.log_group_name?, o.log_stream_name?))),
     })
 }
 
