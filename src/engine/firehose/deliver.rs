@@ -21,7 +21,46 @@ pub struct Outcome {
     pub objects: Vec<String>,
     pub error_objects: Vec<String>,
     pub undelivered: Vec<Record>,
-    pub error: Option<String>,
+    pub error: Option<DeliveryError>,
+}
+
+/// Why a delivery failed: Firehose's error code (`S3.AccessDenied`, `Lambda.InvokeAccessDenied`,
+/// ...) where AWS has one, and the message. Displays as `<code>: <message>`, or the bare
+/// message for firelocal's own failures.
+#[derive(Debug, Clone)]
+pub struct DeliveryError {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl DeliveryError {
+    /// An error with Firehose's code.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> DeliveryError {
+        DeliveryError { code: Some(code.into()), message: message.into() }
+    }
+
+    /// firelocal's own failure (no AWS error code).
+    pub fn internal(message: impl Into<String>) -> DeliveryError {
+        DeliveryError { code: None, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The fields naming the stream and its destination in Firehose's error records and log events.
+pub fn stream_fields(cfg: &DeliveryConfig) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("deliveryStreamARN".into(), cfg.stream_arn.clone().into());
+    m.insert("destination".into(), format!("arn:aws:s3:::{}", cfg.bucket).into());
+    m.insert("deliveryStreamVersionId".into(), cfg.version_id.into());
+    m
 }
 
 /// A record that failed processing, destined for the error output.
@@ -54,18 +93,18 @@ fn object_name(cfg: &DeliveryConfig, arrival_ms: i64) -> String {
 
 /// Compresses `body` and writes it as `<prefix><object name>`; returns the key. With
 /// `--enforce-iam` the stream's role must allow `s3:PutObject` on that key.
-fn write_object(cfg: &DeliveryConfig, settings: &EngineSettings, prefix: &str, oldest: i64, body: &[u8]) -> Result<String, String> {
+fn write_object(cfg: &DeliveryConfig, settings: &EngineSettings, prefix: &str, oldest: i64, body: &[u8]) -> Result<String, DeliveryError> {
     let s3 = &settings.s3;
     let name = object_name(cfg, oldest);
     if let Some(iam) = &settings.iam {
         let resource = format!("arn:aws:s3:::{}/{prefix}{name}", cfg.bucket);
-        iam.authorize_role(&cfg.role_arn, "Firehose", "s3:PutObject", &resource).map_err(|m| format!("S3.AccessDenied: {m}"))?;
+        iam.authorize_role(&cfg.role_arn, "Firehose", "s3:PutObject", &resource).map_err(|m| DeliveryError::new("S3.AccessDenied", m))?;
     }
-    let bytes = cfg.compression.compress(body, name.trim_end_matches(".zip")).map_err(|e| e.to_string())?;
+    let bytes = cfg.compression.compress(body, name.trim_end_matches(".zip")).map_err(|e| DeliveryError::internal(e.to_string()))?;
     put(s3, &cfg.bucket, format!("{prefix}{name}"), bytes)
 }
 
-fn put(s3: &s3::S3, bucket: &str, key: String, body: Vec<u8>) -> Result<String, String> {
+fn put(s3: &s3::S3, bucket: &str, key: String, body: Vec<u8>) -> Result<String, DeliveryError> {
     let input = s3::ops::PutObjectInput {
         bucket: bucket.to_string(),
         key: key.clone(),
@@ -75,7 +114,7 @@ fn put(s3: &s3::S3, bucket: &str, key: String, body: Vec<u8>) -> Result<String, 
     };
     s3::ops::put_object(s3, input).map(|_| key).map_err(|e| {
         let aws = e.to_aws();
-        format!("S3.{}: {}", aws.code, aws.message)
+        DeliveryError::new(format!("S3.{}", aws.code), aws.message)
     })
 }
 
@@ -89,12 +128,12 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
     // With --enforce-iam, Firehose acts as its RoleARN: the role must trust Firehose and allow
     // each hop; a denial keeps the records for a retry, as AWS does.
     if let Some(iam) = &settings.iam {
-        let check = || -> Result<(), String> {
+        let check = || -> Result<(), DeliveryError> {
             if !iam.trusts(&cfg.role_arn, "firehose.amazonaws.com") {
-                return Err(format!("S3.AccessDenied: Firehose could not assume role {}: its trust policy does not allow firehose.amazonaws.com", cfg.role_arn));
+                return Err(DeliveryError::new("S3.AccessDenied", format!("Firehose could not assume role {}: its trust policy does not allow firehose.amazonaws.com", cfg.role_arn)));
             }
             if let Some(t) = &cfg.transform {
-                iam.authorize_role(&cfg.role_arn, "Firehose", "lambda:InvokeFunction", &t.function).map_err(|m| format!("Lambda.InvokeAccessDenied: {m}"))?;
+                iam.authorize_role(&cfg.role_arn, "Firehose", "lambda:InvokeFunction", &t.function).map_err(|m| DeliveryError::new("Lambda.InvokeAccessDenied", m))?;
             }
             Ok(())
         };
@@ -113,7 +152,7 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
             ok.into_iter().map(|t| (t.record, t.partition_keys)).collect()
         }
         (Some(_), None) => {
-            out.error = Some("the Lambda service is not available to run the transform".into());
+            out.error = Some(DeliveryError::internal("the Lambda service is not available to run the transform"));
             out.undelivered = records;
             return out;
         }
@@ -129,7 +168,7 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
         }
         Some(Err(e)) => {
             // Validated at creation, so only reachable after an engine upgrade: keep the data.
-            out.error = Some(e);
+            out.error = Some(DeliveryError::internal(e));
             out.undelivered = records.into_iter().map(|(r, _)| r).collect();
             return out;
         }
@@ -203,9 +242,9 @@ fn write_error_output(cfg: &DeliveryConfig, settings: &EngineSettings, output_ty
         match (output_type, &cfg.transform) {
             ("processing-failed", Some(t)) => doc["lambdaArn"] = t.function.clone().into(),
             _ => {
-                doc["deliveryStreamARN"] = cfg.stream_arn.clone().into();
-                doc["destination"] = format!("arn:aws:s3:::{}", cfg.bucket).into();
-                doc["deliveryStreamVersionId"] = cfg.version_id.into();
+                if let Some(obj) = doc.as_object_mut() {
+                    obj.extend(stream_fields(cfg));
+                }
             }
         }
         body.extend_from_slice(doc.to_string().as_bytes());

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::deliver::{self, Outcome};
+use super::deliver::{self, DeliveryError, Outcome};
 use super::log::RecordLog;
 use super::{DeliveryConfig, Record};
 use crate::services::s3::S3;
@@ -306,27 +306,19 @@ impl Task {
     /// Logs a failed delivery as Firehose does when CloudWatchLoggingOptions is enabled: one
     /// JSON event in the configured group and stream, which must exist (as on AWS, nothing is
     /// logged otherwise).
-    fn log_error(&self, error: Option<&str>) {
+    fn log_error(&self, error: Option<&DeliveryError>) {
         let (Some(logs), Some((group, stream)), Some(error)) = (&self.settings.logs, &self.cfg.error_log, error) else { return };
-        let (code, message) = match error.split_once(": ") {
-            Some((code, message)) if code.contains('.') && !code.contains(' ') => (code, message),
-            _ => ("InternalError", error),
-        };
-        let event = serde_json::json!({
-            "deliveryStreamARN": self.cfg.stream_arn,
-            "destination": format!("arn:aws:s3:::{}", self.cfg.bucket),
-            "deliveryStreamVersionId": self.cfg.version_id,
-            "message": message,
-            "errorCode": code,
-        });
-        let _ = logs.put_log_events(group, stream, vec![(crate::protocol::time::now_millis(), event.to_string())]);
+        let mut event = deliver::stream_fields(&self.cfg);
+        event.insert("message".into(), error.message.clone().into());
+        event.insert("errorCode".into(), error.code.as_deref().unwrap_or("InternalError").into());
+        let _ = logs.put_log_events(group, stream, vec![(crate::protocol::time::now_millis(), serde_json::Value::Object(event).to_string())]);
     }
 
     /// Books a finished delivery's outcome.
     fn complete(&mut self, mut segments: Vec<u64>, result: Result<Outcome, tokio::task::JoinError>) -> FlushReport {
         let outcome = match result {
             Ok(o) => o,
-            Err(e) => Outcome { error: Some(format!("delivery task failed: {e}")), ..Default::default() },
+            Err(e) => Outcome { error: Some(DeliveryError::internal(format!("delivery task failed: {e}"))), ..Default::default() },
         };
         let pending = outcome.undelivered.len();
         if outcome.undelivered.is_empty() {
@@ -339,9 +331,9 @@ impl Task {
             self.failures += 1;
             let backoff = Duration::from_millis(500u64.saturating_mul(1 << self.failures.min(4))).min(Duration::from_secs(5));
             self.retry_at = Some(Instant::now() + backoff);
-            self.last_error = outcome.error.clone();
-            self.log_error(outcome.error.as_deref());
-            tracing::warn!(stream = %self.cfg.stream_name, records = pending, error = ?outcome.error, "delivery failed; will retry");
+            self.last_error = outcome.error.as_ref().map(DeliveryError::to_string);
+            self.log_error(outcome.error.as_ref());
+            tracing::warn!(stream = %self.cfg.stream_name, records = pending, error = ?self.last_error, "delivery failed; will retry");
             let mut undelivered = outcome.undelivered;
             self.buffered_bytes += undelivered.iter().map(|r| r.data.len()).sum::<usize>();
             undelivered.append(&mut self.buffer);
@@ -356,7 +348,7 @@ impl Task {
             objects: outcome.objects,
             error_objects: outcome.error_objects,
             pending_records: pending,
-            error: outcome.error,
+            error: outcome.error.map(|e| e.to_string()),
         }
     }
 
