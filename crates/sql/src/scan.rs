@@ -1,0 +1,502 @@
+//! Table scans: reads a table's objects (NDJSON through JsonSerDe semantics, gzip or not;
+//! delimited text; OpenCSV; Parquet) into a polars frame, in parallel, one file per task.
+//! Only the columns a query names are decoded, and partition columns come from the partition.
+//!
+//! JsonSerDe semantics: keys match columns case-insensitively (unless `case.insensitive` is
+//! `false`), `mapping.<col>` renames, missing keys are NULL, extra keys are ignored, values are
+//! coerced to the declared type (NULL when they cannot be), and a line that is not a JSON object
+//! fails the query unless `ignore.malformed.json` is `true` (then the row is all NULL).
+
+use std::fmt;
+use std::io::Read;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+
+use crate::Context;
+use crate::catalog::{Format, TableDef};
+use crate::error::{SqlError, SqlResult};
+use crate::timefmt;
+use crate::types::SqlType;
+
+/// One object to read and the partition it belongs to.
+#[derive(Debug, Clone)]
+pub struct FileRef {
+    pub bucket: String,
+    pub key: String,
+    pub size: u64,
+    /// The partition's values, in partition-key order (empty for unpartitioned tables).
+    pub partition: Vec<String>,
+}
+
+/// What to read: the table's data columns that the query needs, by name and type.
+pub struct Projection {
+    pub columns: Vec<(String, SqlType)>,
+    pub partition_keys: Vec<(String, SqlType)>,
+}
+
+/// Reads `files` of `table` into one frame with the projected data columns, then the partition keys.
+pub fn read_table(ctx: &dyn Context, table: &TableDef, proj: &Projection, files: &[FileRef]) -> SqlResult<DataFrame> {
+    let format = table.format();
+    if let Format::Unsupported(s) = &format {
+        return Err(SqlError::unsupported(format!("Tables with SerDe '{s}'")));
+    }
+    let opts = Options::of(table, proj);
+    let frames: Vec<SqlResult<DataFrame>> = files
+        .par_iter()
+        .map(|f| {
+            let bytes = ctx.get_object(&f.bucket, &f.key).map_err(|e| SqlError::new("HIVE_CANNOT_OPEN_SPLIT", format!("Error opening Hive split s3://{}/{}: {e}", f.bucket, f.key)))?;
+            let df = read_one(&format, &opts, proj, &bytes, &f.key)?;
+            add_partition_columns(df, proj, &f.partition)
+        })
+        .collect();
+    let mut frames = frames.into_iter().collect::<SqlResult<Vec<_>>>()?;
+    if frames.is_empty() {
+        return empty_frame(proj);
+    }
+    let mut out = frames.remove(0);
+    for f in frames {
+        out.vstack_mut_owned(f).map_err(crate::error::from_polars)?;
+    }
+    out.rechunk_mut();
+    Ok(out)
+}
+
+/// A frame with the projection's schema and no rows.
+pub fn empty_frame(proj: &Projection) -> SqlResult<DataFrame> {
+    let cols: Vec<Column> = proj.columns.iter().chain(proj.partition_keys.iter()).map(|(n, t)| Column::full_null(n.as_str().into(), 0, &t.to_polars())).collect();
+    DataFrame::new_infer_height(cols).map_err(crate::error::from_polars)
+}
+
+fn add_partition_columns(mut df: DataFrame, proj: &Projection, values: &[String]) -> SqlResult<DataFrame> {
+    let h = df.height();
+    for (i, (name, ty)) in proj.partition_keys.iter().enumerate() {
+        let v = values.get(i).map(String::as_str);
+        let mut b = Builder::new(ty);
+        match v {
+            Some(s) if s != "__HIVE_DEFAULT_PARTITION__" => b.push_str(s, ty),
+            _ => b.push_null(),
+        }
+        let one = b.finish(name, ty)?;
+        let col = Column::new_scalar(name.as_str().into(), Scalar::new(ty.to_polars(), one.get(0).map_err(crate::error::from_polars)?.into_static()), h);
+        df.with_column(col).map_err(crate::error::from_polars)?;
+    }
+    Ok(df)
+}
+
+/// Table-level decoding options.
+struct Options {
+    /// For each projected column: the JSON key it reads (lower-cased unless case-sensitive).
+    json_keys: Vec<String>,
+    case_insensitive: bool,
+    ignore_malformed: bool,
+    /// For text formats: the projected columns' positions among the table's columns.
+    positions: Vec<usize>,
+    field_delim: char,
+    null_format: String,
+    skip_header: usize,
+    csv_sep: char,
+    csv_quote: char,
+    csv_escape: char,
+}
+
+impl Options {
+    fn of(t: &TableDef, proj: &Projection) -> Options {
+        let sp = |k: &str| t.serde_params.get(k).map(String::as_str);
+        let case_insensitive = sp("case.insensitive").is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+        let json_keys = proj
+            .columns
+            .iter()
+            .map(|(n, _)| {
+                let k = sp(&format!("mapping.{n}")).map(str::to_string).unwrap_or_else(|| n.clone());
+                if case_insensitive { k.to_ascii_lowercase() } else { k }
+            })
+            .collect();
+        let positions = proj.columns.iter().map(|(n, _)| t.columns.iter().position(|c| &c.name == n).unwrap_or(usize::MAX)).collect();
+        let ch = |k: &str, d: char| sp(k).and_then(|s| s.chars().next()).unwrap_or(d);
+        Options {
+            json_keys,
+            case_insensitive,
+            ignore_malformed: sp("ignore.malformed.json").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            positions,
+            field_delim: sp("field.delim").or(sp("serialization.format")).and_then(|s| s.chars().next()).unwrap_or('\u{1}'),
+            null_format: sp("serialization.null.format").unwrap_or("\\N").to_string(),
+            skip_header: t.params.get("skip.header.line.count").and_then(|v| v.parse().ok()).unwrap_or(0),
+            csv_sep: ch("separatorChar", ','),
+            csv_quote: ch("quoteChar", '"'),
+            csv_escape: ch("escapeChar", '\\'),
+        }
+    }
+}
+
+fn decompress<'a>(bytes: &'a [u8], key: &str) -> SqlResult<std::borrow::Cow<'a, [u8]>> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(bytes.len() * 4);
+        flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| SqlError::new("HIVE_CURSOR_ERROR", format!("Error reading gzip object {key}: {e}")))?;
+        return Ok(out.into());
+    }
+    Ok(bytes.into())
+}
+
+fn read_one(format: &Format, o: &Options, proj: &Projection, raw: &[u8], key: &str) -> SqlResult<DataFrame> {
+    if *format == Format::Parquet {
+        return read_parquet(raw, proj, key);
+    }
+    let data = decompress(raw, key)?;
+    let mut builders: Vec<Builder> = proj.columns.iter().map(|(_, t)| Builder::new(t)).collect();
+    let mut lines = data.split(|&b| b == b'\n').skip(o.skip_header);
+    match format {
+        Format::Json => {
+            let mut slots: Vec<Option<Value>> = vec![None; proj.columns.len()];
+            for line in lines.by_ref() {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                slots.iter_mut().for_each(|s| *s = None);
+                let mut de = serde_json::Deserializer::from_slice(line);
+                let parsed = LineSeed { keys: &o.json_keys, ci: o.case_insensitive, slots: &mut slots }.deserialize(&mut de).and_then(|_| de.end());
+                if let Err(e) = parsed {
+                    if o.ignore_malformed {
+                        builders.iter_mut().for_each(Builder::push_null);
+                        continue;
+                    }
+                    let text = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+                    return Err(SqlError::new("HIVE_CURSOR_ERROR", format!("Row is not a valid JSON Object - JSONException: {e} (object s3 key {key}): {text}")));
+                }
+                for ((b, slot), (_, ty)) in builders.iter_mut().zip(slots.iter_mut()).zip(&proj.columns) {
+                    b.push_json(slot.take(), ty);
+                }
+            }
+        }
+        Format::Delimited | Format::OpenCsv => {
+            let csv = *format == Format::OpenCsv;
+            let mut fields: Vec<String> = Vec::new();
+            for line in lines {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.is_empty() {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(line);
+                fields.clear();
+                if csv {
+                    split_csv(&text, o.csv_sep, o.csv_quote, o.csv_escape, &mut fields);
+                } else {
+                    fields.extend(text.split(o.field_delim).map(str::to_string));
+                }
+                for ((b, &pos), (_, ty)) in builders.iter_mut().zip(&o.positions).zip(&proj.columns) {
+                    match fields.get(pos) {
+                        Some(f) if !csv && *f == o.null_format => b.push_null(),
+                        Some(f) if f.is_empty() && !matches!(ty, SqlType::Varchar) => b.push_null(),
+                        Some(f) => b.push_str(f, ty),
+                        None => b.push_null(),
+                    }
+                }
+            }
+        }
+        Format::Parquet | Format::Unsupported(_) => {}
+    }
+    let cols = builders
+        .into_iter()
+        .zip(&proj.columns)
+        .map(|(b, (n, t))| b.finish(n, t).map(Column::from))
+        .collect::<SqlResult<Vec<_>>>()?;
+    if cols.is_empty() {
+        // No data column needed (count(*), partition columns only): keep the row count.
+        let rows = data.split(|&b| b == b'\n').skip(o.skip_header).filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
+        return DataFrame::new(rows, vec![]).map_err(crate::error::from_polars);
+    }
+    DataFrame::new_infer_height(cols).map_err(crate::error::from_polars)
+}
+
+fn read_parquet(raw: &[u8], proj: &Projection, key: &str) -> SqlResult<DataFrame> {
+    let df = ParquetReader::new(std::io::Cursor::new(raw.to_vec()))
+        .finish()
+        .map_err(|e| SqlError::new("HIVE_CURSOR_ERROR", format!("Can not read Parquet object {key}: {e}")))?;
+    let h = df.height();
+    let mut cols = Vec::new();
+    for (name, ty) in &proj.columns {
+        let found = df.columns().iter().find(|c| c.name().eq_ignore_ascii_case(name));
+        let c = match found {
+            Some(c) => c.cast(&ty.to_polars()).map_err(|e| SqlError::new("HIVE_BAD_DATA", format!("Column {name} of {key}: {e}")))?.with_name(name.as_str().into()),
+            None => Column::full_null(name.as_str().into(), h, &ty.to_polars()),
+        };
+        cols.push(c);
+    }
+    if cols.is_empty() {
+        return DataFrame::new(h, vec![]).map_err(crate::error::from_polars);
+    }
+    DataFrame::new_infer_height(cols).map_err(crate::error::from_polars)
+}
+
+/// OpenCSVSerde's split: separator, quote and escape characters.
+fn split_csv(line: &str, sep: char, quote: char, esc: char, out: &mut Vec<String>) {
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == esc && esc != quote {
+            if let Some(n) = chars.next() {
+                cur.push(n);
+            }
+        } else if c == quote {
+            if quoted && chars.peek() == Some(&quote) {
+                cur.push(quote);
+                chars.next();
+            } else {
+                quoted = !quoted;
+            }
+        } else if c == sep && !quoted {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push(cur);
+}
+
+/// Deserializes one JSON object line, keeping only the values of wanted keys.
+struct LineSeed<'a> {
+    keys: &'a [String],
+    ci: bool,
+    slots: &'a mut [Option<Value>],
+}
+
+impl<'de> DeserializeSeed<'de> for LineSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(idx) = map.next_key_seed(KeySeed { keys: self.keys, ci: self.ci })? {
+            match idx {
+                // The first occurrence of a key wins, as with JsonSerDe.
+                Some(i) if self.slots[i].is_none() => self.slots[i] = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct KeySeed<'a> {
+    keys: &'a [String],
+    ci: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<usize>, E> {
+        Ok(self.keys.iter().position(|k| if self.ci { k.eq_ignore_ascii_case(v) } else { k == v }))
+    }
+}
+
+/// A column under construction, typed by its SQL type.
+pub enum Builder {
+    Bool(Vec<Option<bool>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Str(Vec<Option<String>>),
+    Date(Vec<Option<i32>>),
+    Ts(Vec<Option<i64>>),
+    Nested(Vec<Option<Value>>),
+}
+
+impl Builder {
+    pub fn new(ty: &SqlType) -> Builder {
+        use SqlType::*;
+        match ty {
+            Boolean => Builder::Bool(Vec::new()),
+            t if t.is_integer() => Builder::Int(Vec::new()),
+            Real | Double | Decimal(..) => Builder::Float(Vec::new()),
+            Date => Builder::Date(Vec::new()),
+            Timestamp | TimestampTz => Builder::Ts(Vec::new()),
+            Array(_) | Map(..) | Row(_) => Builder::Nested(Vec::new()),
+            _ => Builder::Str(Vec::new()),
+        }
+    }
+
+    pub fn push_null(&mut self) {
+        match self {
+            Builder::Bool(v) => v.push(None),
+            Builder::Int(v) => v.push(None),
+            Builder::Float(v) => v.push(None),
+            Builder::Str(v) => v.push(None),
+            Builder::Date(v) => v.push(None),
+            Builder::Ts(v) => v.push(None),
+            Builder::Nested(v) => v.push(None),
+        }
+    }
+
+    /// A text value (delimited files, partition values, JSON strings), coerced to the type.
+    pub fn push_str(&mut self, s: &str, _ty: &SqlType) {
+        match self {
+            Builder::Bool(v) => v.push(parse_bool(s)),
+            Builder::Int(v) => v.push(s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64))),
+            Builder::Float(v) => v.push(s.trim().parse().ok()),
+            Builder::Str(v) => v.push(Some(s.to_string())),
+            Builder::Date(v) => v.push(timefmt::parse_date(s)),
+            Builder::Ts(v) => v.push(timefmt::parse_timestamp(s).or_else(|| s.trim().parse::<i64>().ok())),
+            Builder::Nested(v) => v.push(serde_json::from_str(s).ok()),
+        }
+    }
+
+    /// A JSON value, coerced to the column's type as JsonSerDe does.
+    pub fn push_json(&mut self, val: Option<Value>, ty: &SqlType) {
+        let Some(val) = val.filter(|v| !v.is_null()) else {
+            return self.push_null();
+        };
+        match (self, val) {
+            (Builder::Nested(v), x) => v.push(Some(x)),
+            (b, Value::String(s)) => b.push_str(&s, ty),
+            (Builder::Bool(v), Value::Bool(x)) => v.push(Some(x)),
+            (Builder::Int(v), Value::Number(n)) => v.push(n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))),
+            (Builder::Float(v), Value::Number(n)) => v.push(n.as_f64()),
+            (Builder::Str(v), x) => v.push(Some(x.to_string())),
+            (Builder::Ts(v), Value::Number(n)) => v.push(n.as_i64()),
+            (b, _) => b.push_null(),
+        }
+    }
+
+    /// The finished column, in the type's polars dtype.
+    pub fn finish(self, name: &str, ty: &SqlType) -> SqlResult<Series> {
+        let n: PlSmallStr = name.into();
+        let s = match self {
+            Builder::Bool(v) => Series::new(n, v),
+            Builder::Int(v) => Series::new(n, v),
+            Builder::Float(v) => Series::new(n, v),
+            Builder::Str(v) => Series::new(n, v),
+            Builder::Date(v) => Int32Chunked::from_iter_options(n, v.into_iter()).into_date().into_series(),
+            Builder::Ts(v) => Int64Chunked::from_iter_options(n, v.into_iter()).into_datetime(TimeUnit::Milliseconds, None).into_series(),
+            Builder::Nested(v) => return nested_series(name, v.into_iter().map(|x| x.map(std::borrow::Cow::Owned)).collect(), ty),
+        };
+        s.cast(&ty.to_polars()).map_err(crate::error::from_polars)
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim() {
+        x if x.eq_ignore_ascii_case("true") => Some(true),
+        x if x.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Builds a list / struct column from JSON values, recursively.
+fn nested_series(name: &str, vals: Vec<Option<std::borrow::Cow<'_, Value>>>, ty: &SqlType) -> SqlResult<Series> {
+    let err = crate::error::from_polars;
+    match ty {
+        SqlType::Array(inner) => {
+            let mut lists: Vec<Option<Series>> = Vec::with_capacity(vals.len());
+            for v in vals {
+                lists.push(match v.as_deref() {
+                    Some(Value::Array(items)) => Some(nested_or_leaf("", items.iter().map(|x| Some(std::borrow::Cow::Borrowed(x))).collect(), inner)?),
+                    _ => None,
+                });
+            }
+            let ca = ListChunked::from_iter(lists).with_name(name.into());
+            ca.into_series().cast(&ty.to_polars()).map_err(err)
+        }
+        SqlType::Map(k, v) => {
+            let mut lists: Vec<Option<Series>> = Vec::with_capacity(vals.len());
+            for x in vals {
+                lists.push(match x.as_deref() {
+                    Some(Value::Object(m)) => {
+                        let mut keys: Vec<&String> = m.keys().collect();
+                        keys.sort();
+                        let ks = nested_or_leaf("key", keys.iter().map(|s| Some(std::borrow::Cow::Owned(Value::String((*s).clone())))).collect(), k)?;
+                        let vs = nested_or_leaf("value", keys.iter().map(|s| m.get(*s).map(std::borrow::Cow::Borrowed)).collect(), v)?;
+                        Some(StructChunked::from_series("".into(), ks.len(), [ks, vs].iter()).map_err(err)?.into_series())
+                    }
+                    _ => None,
+                });
+            }
+            let ca = ListChunked::from_iter(lists).with_name(name.into());
+            ca.into_series().cast(&ty.to_polars()).map_err(err)
+        }
+        SqlType::Row(fields) => {
+            let len = vals.len();
+            let mut cols = Vec::new();
+            for (fname, fty) in fields {
+                let sub = vals
+                    .iter()
+                    .map(|v| match v.as_deref() {
+                        Some(Value::Object(m)) => m.iter().find(|(k, _)| k.eq_ignore_ascii_case(fname)).map(|(_, x)| std::borrow::Cow::Owned(x.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                cols.push(nested_or_leaf(fname, sub, fty)?);
+            }
+            let validity: Vec<bool> = vals.iter().map(|v| matches!(v.as_deref(), Some(Value::Object(_)))).collect();
+            let ca = StructChunked::from_series(name.into(), len, cols.iter()).map_err(err)?.with_outer_validity(Some(validity.into_iter().collect()));
+            Ok(ca.into_series())
+        }
+        _ => nested_or_leaf(name, vals, ty),
+    }
+}
+
+fn nested_or_leaf(name: &str, vals: Vec<Option<std::borrow::Cow<'_, Value>>>, ty: &SqlType) -> SqlResult<Series> {
+    if matches!(ty, SqlType::Array(_) | SqlType::Map(..) | SqlType::Row(_)) {
+        return nested_series(name, vals, ty);
+    }
+    let mut b = Builder::new(ty);
+    for v in vals {
+        b.push_json(v.map(|c| c.into_owned()), ty);
+    }
+    b.finish(name, ty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proj(cols: &[(&str, &str)]) -> Projection {
+        Projection { columns: cols.iter().map(|(n, t)| (n.to_string(), SqlType::parse_hive(t).unwrap_or(SqlType::Varchar))).collect(), partition_keys: vec![] }
+    }
+
+    #[test]
+    fn jsonserde_semantics() {
+        let t = TableDef { serde: crate::catalog::serde_names::OPENX_JSON.into(), ..Default::default() };
+        let p = proj(&[("a", "int"), ("b", "string"), ("ts", "timestamp"), ("tags", "array<string>")]);
+        let o = Options::of(&t, &p);
+        let data = b"{\"A\": 1, \"b\": \"x\", \"ts\": \"2023-11-16 10:00:00\", \"tags\": [\"p\",\"q\"], \"extra\": {\"z\": 1}}\n{\"a\": \"7\"}\n\n{\"a\": 2.0, \"b\": 5}\n";
+        let df = read_one(&Format::Json, &o, &p, data, "k");
+        let df = df.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(df.height(), 3);
+        let a: Vec<Option<i32>> = df.column("a").and_then(|c| c.i32().map(|x| x.iter().collect())).unwrap_or_default();
+        assert_eq!(a, vec![Some(1), Some(7), Some(2)]);
+        let b: Vec<Option<String>> = df.column("b").and_then(|c| c.str().map(|x| x.iter().map(|s| s.map(str::to_string)).collect())).unwrap_or_default();
+        assert_eq!(b, vec![Some("x".into()), None, Some("5".into())]);
+        assert!(read_one(&Format::Json, &o, &p, b"not json\n", "k").is_err_and(|e| e.code == "HIVE_CURSOR_ERROR"));
+    }
+
+    #[test]
+    fn csv_split() {
+        let mut out = Vec::new();
+        split_csv(r#"a,"b,c","d""e",\,x"#, ',', '"', '\\', &mut out);
+        assert_eq!(out, vec!["a", "b,c", "d\"e", ",x"]);
+    }
+}
