@@ -262,6 +262,8 @@ async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpRes
         Route::Service(ServiceId::Firehose) => crate::services::firehose::wire::handle(&state.services.firehose, req).await,
         Route::Service(ServiceId::Lambda) => crate::services::lambda::wire::handle(&state.services.lambda, req).await,
         Route::Service(ServiceId::Logs) => crate::services::logs::wire::handle(&state.services.logs, req).await,
+        Route::Service(ServiceId::Athena) => crate::services::athena::wire::handle(&state.services.athena, req),
+        Route::Service(ServiceId::Glue) => crate::services::glue::wire::handle(&state.services.glue, req),
         Route::Service(ServiceId::Iam) => crate::services::iam::wire::handle(&state.services.iam, req),
         Route::Service(ServiceId::Sts) => state.services.sts.handle(req),
         Route::Service(ServiceId::ApiGateway) => crate::services::apigateway::wire::handle(&state.services.apigateway, req),

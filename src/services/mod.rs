@@ -3,7 +3,9 @@
 //! their typed APIs, in process (Firehose writes objects with `s3::ops::put_object`).
 
 pub mod apigateway;
+pub mod athena;
 pub mod firehose;
+pub mod glue;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
@@ -23,6 +25,8 @@ pub struct Services {
     pub lambda: Arc<lambda::Lambda>,
     pub logs: Arc<logs::Logs>,
     pub apigateway: apigateway::ApiGateway,
+    pub glue: Arc<glue::Glue>,
+    pub athena: Arc<athena::Athena>,
     pub iam: Arc<iam::Iam>,
     pub sts: Arc<sts::Sts>,
     /// IAM when `--enforce-iam` is on.
@@ -55,10 +59,12 @@ impl Services {
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone(), logs: Some(logs.clone()) };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
+        let glue = Arc::new(glue::Glue::open(dir, persistent, opts.region).map_err(|e| format!("Glue store: {e:?}"))?);
+        let athena = Arc::new(athena::Athena::open(dir, persistent, glue.clone(), s3.clone()).map_err(|e| format!("Athena store: {e:?}"))?);
         let sts = Arc::new(sts::Sts::new(iam.clone(), opts.enforce_iam));
         let issuer = sts.clone();
         lambda.set_credentials(Arc::new(move |role, function| issuer.function_credentials(role, function)));
-        Ok(Services { s3, firehose, lambda, logs, apigateway, iam, sts, enforce_iam: enforcer })
+        Ok(Services { s3, firehose, lambda, logs, apigateway, glue, athena, iam, sts, enforce_iam: enforcer })
     }
 
     /// Delivers every Firehose buffer and stops the delivery tasks (clean shutdown).

@@ -49,12 +49,28 @@ pub enum Statement {
 }
 
 impl Statement {
-    /// Athena's StatementType: `DDL`, `DML` or `UTILITY`.
-    pub fn statement_type(&self) -> &'static str {
+    /// Athena's StatementType and SubstatementType.
+    pub fn statement_type(&self) -> (&'static str, &'static str) {
+        use Statement::*;
         match self {
-            Statement::Query(_) | Statement::Ctas { .. } => "DML",
-            Statement::ShowCreateTable { .. } | Statement::Describe { .. } => "UTILITY",
-            _ => "DDL",
+            Query(_) => ("DML", "SELECT"),
+            Ctas { .. } => ("DDL", "CREATE_TABLE_AS_SELECT"),
+            CreateDatabase { .. } => ("DDL", "CREATE_DATABASE"),
+            DropDatabase { .. } => ("DDL", "DROP_DATABASE"),
+            CreateTable { .. } => ("DDL", "CREATE_TABLE"),
+            CreateView { .. } => ("DDL", "CREATE_VIEW"),
+            DropTable { .. } => ("DDL", "DROP_TABLE"),
+            DropView { .. } => ("DDL", "DROP_VIEW"),
+            MsckRepair { .. } => ("DDL", "MSCK_REPAIR_TABLE"),
+            AddPartitions { .. } => ("DDL", "ALTER_TABLE_ADD_PARTITION"),
+            DropPartitions { .. } => ("DDL", "ALTER_TABLE_DROP_PARTITION"),
+            ShowDatabases { .. } => ("UTILITY", "SHOW_DATABASES"),
+            ShowTables { .. } => ("UTILITY", "SHOW_TABLES"),
+            ShowViews { .. } => ("UTILITY", "SHOW_VIEWS"),
+            ShowPartitions { .. } => ("UTILITY", "SHOW_PARTITIONS"),
+            ShowColumns { .. } => ("UTILITY", "SHOW_COLUMNS"),
+            ShowCreateTable { .. } => ("UTILITY", "SHOW_CREATE_TABLE"),
+            Describe { .. } => ("UTILITY", "DESCRIBE_TABLE"),
         }
     }
 }
@@ -385,7 +401,7 @@ pub fn parse_statement(sql: &str) -> SqlResult<Statement> {
     let toks = tokenize(sql)?;
     let mut p = P { t: toks, i: 0 };
     if p.t.is_empty() {
-        return Err(SqlError::syntax("line 1:1: mismatched input '<EOF>'. Expecting: statement"));
+        return Err(SqlError::at("SYNTAX_ERROR", (1, 1), "mismatched input '<EOF>'. Expecting: statement"));
     }
     if p.peek_kw("select") || p.peek_kw("with") || p.peek_kw("values") || p.t[0] == Tok::Punct('(') {
         return Ok(Statement::Query(sql.trim().trim_end_matches(';').to_string()));
@@ -524,15 +540,16 @@ pub fn parse_statement(sql: &str) -> SqlResult<Statement> {
         p.done()?;
         return Ok(Statement::Describe { name });
     }
-    let first = match &p.t[0] {
-        Tok::Word(w) => w.to_ascii_uppercase(),
+    let original = match &p.t[0] {
+        Tok::Word(w) => w.clone(),
         _ => String::new(),
     };
+    let first = original.to_ascii_uppercase();
     match first.as_str() {
         "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "EXPLAIN" | "UNLOAD" | "VACUUM" | "OPTIMIZE" | "PREPARE" | "EXECUTE" => {
             Err(SqlError::unsupported(format!("{first} statements")))
         }
-        _ => Err(SqlError::syntax(format!("line 1:1: mismatched input '{}'. Expecting: ALTER, CREATE, DESCRIBE, DROP, MSCK, SELECT, SHOW, WITH", first.to_ascii_lowercase()))),
+        _ => Err(SqlError::at("SYNTAX_ERROR", (1, 1), format!("mismatched input '{original}'. Expecting: ALTER, CREATE, DESCRIBE, DROP, MSCK, SELECT, SHOW, WITH"))),
     }
 }
 

@@ -55,11 +55,30 @@ impl std::error::Error for SqlError {}
 /// Maps an execution error from polars to the Athena error a user would see.
 pub fn from_polars(e: polars::prelude::PolarsError) -> SqlError {
     let text = e.to_string();
-    if text.contains("conversion from") && text.contains("failed") || text.contains("strict") && text.contains("cast") {
-        return SqlError::new("INVALID_CAST_ARGUMENT", first_line(&text));
+    for code in ["DIVISION_BY_ZERO", "INVALID_CAST_ARGUMENT", "INVALID_FUNCTION_ARGUMENT"] {
+        if let Some(i) = text.find(code) {
+            let rest = text[i + code.len()..].trim_start_matches(':').trim();
+            return SqlError::new(code, first_line(rest));
+        }
     }
-    if text.contains("division by zero") {
-        return SqlError::new("DIVISION_BY_ZERO", "Division by zero");
+    if text.contains("conversion from") && text.contains("failed") {
+        // polars: conversion from `str` to `i64` failed in column '...' for N out of M values: ["x", ...]
+        let value = text.split("[\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+        let target = text.split(" to `").nth(1).and_then(|r| r.split('`').next()).unwrap_or("the target type");
+        let target = match target {
+            "i8" => "TINYINT",
+            "i16" => "SMALLINT",
+            "i32" => "INT",
+            "i64" => "BIGINT",
+            "f32" => "REAL",
+            "f64" => "DOUBLE",
+            "bool" => "BOOLEAN",
+            t => t,
+        };
+        return SqlError::new("INVALID_CAST_ARGUMENT", format!("Cannot cast '{value}' to {target}"));
+    }
+    if text.contains("out of bounds") {
+        return SqlError::new("INVALID_FUNCTION_ARGUMENT", "Array subscript must be less than or equal to array length");
     }
     SqlError::new("GENERIC_INTERNAL_ERROR", first_line(&text))
 }

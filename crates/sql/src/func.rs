@@ -74,6 +74,8 @@ pub fn aggregate(name: &str, args: Vec<Option<Typed>>, distinct: bool, filter: O
             let (e, ty) = match name {
                 "sum" if a.ty.is_integer() => (v.cast(DataType::Int64).sum(), SqlType::BigInt),
                 "sum" if a.ty == SqlType::Real => (v.sum(), SqlType::Real),
+                "sum" if matches!(a.ty, SqlType::Decimal(..)) => (v.cast(DataType::Float64).sum(), if let SqlType::Decimal(_, s) = a.ty { SqlType::Decimal(38, s) } else { SqlType::Double }),
+                "avg" if matches!(a.ty, SqlType::Decimal(..)) => (v.cast(DataType::Float64).mean(), a.ty.clone()),
                 "sum" => (v.cast(DataType::Float64).sum(), SqlType::Double),
                 "avg" if a.ty == SqlType::Real => (v.mean().cast(DataType::Float32), SqlType::Real),
                 "avg" => (v.cast(DataType::Float64).mean(), SqlType::Double),
@@ -145,9 +147,30 @@ pub fn window_type(name: &str, args: &[Typed]) -> Option<SqlType> {
     })
 }
 
-/// Trino's integer division: truncates toward zero.
+/// Trino's integer division: truncates toward zero; a zero divisor fails the query.
 pub fn trunc_div(a: Expr, b: Expr, ty: &SqlType) -> Expr {
-    (a.cast(DataType::Float64) / b.cast(DataType::Float64)).cast(DataType::Int64).cast(ty.to_polars())
+    let out = ty.to_polars();
+    let out2 = out.clone();
+    a.cast(DataType::Int64).map_many(
+        move |c: &mut [Column]| {
+            let h = c[0].len().max(c[1].len());
+            let x = c[0].i64()?.clone();
+            let y = c[1].cast(&DataType::Int64)?;
+            let y = y.i64()?.clone();
+            let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
+            let mut v: Vec<Option<i64>> = Vec::with_capacity(h);
+            for i in 0..h {
+                v.push(match (x.get(at(x.len(), i)), y.get(at(y.len(), i))) {
+                    (Some(_), Some(0)) => polars_bail!(ComputeError: "DIVISION_BY_ZERO: Division by zero"),
+                    (Some(p), Some(q)) => p.checked_div(q),
+                    _ => None,
+                });
+            }
+            Int64Chunked::from_iter_options(c[0].name().clone(), v.into_iter()).into_column().cast(&out2)
+        },
+        &[b],
+        move |_, f| Ok(Field::new(f[0].name().clone(), out.clone())),
+    )
 }
 
 fn ms_of(t: &Typed) -> Expr {
@@ -307,12 +330,16 @@ pub fn extract(unit: &str, x: Typed) -> SqlResult<Typed> {
 
 /// `array[i]` (1-based) and `map[key]`.
 pub fn subscript(t: Typed, i: Typed) -> SqlResult<Typed> {
+    subscript_with(t, i, false)
+}
+
+fn subscript_with(t: Typed, i: Typed, null_out_of_range: bool) -> SqlResult<Typed> {
     match &t.ty {
         SqlType::Array(inner) => {
             if !i.ty.is_integer() {
                 return Err(SqlError::new("TYPE_MISMATCH", "Array subscript must be an integer"));
             }
-            Ok(Typed::new(t.e.list().get(i.e.cast(DataType::Int64) - lit(1i64), true), (**inner).clone()))
+            Ok(Typed::new(t.e.list().get(i.e.cast(DataType::Int64) - lit(1i64), null_out_of_range), (**inner).clone()))
         }
         SqlType::Map(k, v) => map_get(t.clone(), i.to(k), v),
         SqlType::Row(_) => Err(SqlError::unsupported("Row subscripts; use row.field")),
@@ -579,13 +606,44 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
         }
         "substr" | "substring" => {
             need(2, 3)?;
-            let s = text(0)?;
-            let start = int(1)?;
-            // 1-based; negative counts from the end; 0 gives ''.
-            let offset = when(start.clone().gt(lit(0i64))).then(start.clone() - lit(1i64)).otherwise(start.clone());
-            let len_e = if n == 3 { int(2)? } else { lit(Null {}).cast(DataType::UInt64) };
-            let sliced = s.str().slice(offset, len_e);
-            vchar(when(start.eq(lit(0i64))).then(lit("")).otherwise(sliced))
+            let mut rest = vec![int(1)?];
+            if n == 3 {
+                rest.push(int(2)?);
+            }
+            vchar(text(0)?.map_many(
+                |c: &mut [Column]| {
+                    let h = c.iter().map(Column::len).max().unwrap_or(0);
+                    let s = c[0].str()?.clone();
+                    let st = c[1].i64()?.clone();
+                    let ln = if c.len() > 2 { Some(c[2].i64()?.clone()) } else { None };
+                    let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
+                    let out: StringChunked = (0..h)
+                        .map(|i| {
+                            let text = s.get(at(s.len(), i))?;
+                            let start = st.get(at(st.len(), i))?;
+                            let length = match &ln {
+                                Some(l) => Some(l.get(at(l.len(), i))?),
+                                None => None,
+                            };
+                            Some(trino_substr(text, start, length))
+                        })
+                        .collect();
+                    Ok(out.with_name(c[0].name().clone()).into_column())
+                },
+                &rest,
+                |_, f| Ok(Field::new(f[0].name().clone(), DataType::String)),
+            ))
+        }
+        "reverse" => vchar(text(0)?.map(|c| map_strings(c, |s| Some(s.chars().rev().collect())), |_, f| Ok(Field::new(f.name().clone(), DataType::String)))),
+        "lpad" | "rpad" => {
+            need(3, 3)?;
+            let size = raw.get(1).and_then(|r| r.to_string().parse::<usize>().ok()).ok_or_else(|| SqlError::unsupported(format!("{name} with a non-constant size")))?;
+            let fill = lit_str(2)?;
+            if fill.is_empty() {
+                return Err(SqlError::at("INVALID_FUNCTION_ARGUMENT", pos, "Padding string must not be empty"));
+            }
+            let left = name == "lpad";
+            vchar(text(0)?.map(move |c| map_strings(c, |s| Some(pad(s, size, &fill, left))), |_, f| Ok(Field::new(f.name().clone(), DataType::String))))
         }
         "replace" => {
             need(2, 3)?;
@@ -670,8 +728,7 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
             need(2, 2)?;
             let arr = a(0)?;
             match &arr.ty {
-                T::Array(_) => subscript(arr, a(1)?)?,
-                T::Map(..) => subscript(arr, a(1)?)?,
+                T::Array(_) | T::Map(..) => subscript_with(arr, a(1)?, true)?,
                 _ => return Err(bad_args(name, &args, pos)),
             }
         }
@@ -882,6 +939,31 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
         "to_milliseconds" => big(a(0)?.e),
         _ => return Err(SqlError::at("FUNCTION_NOT_FOUND", pos, format!("Function '{name}' not registered"))),
     })
+}
+
+/// Trino's substr: 1-based, negative starts count from the end, out of range gives ''.
+fn trino_substr(s: &str, start: i64, length: Option<i64>) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len() as i64;
+    if start == 0 || start > n || -start > n || length.is_some_and(|l| l <= 0) {
+        return String::new();
+    }
+    let from = if start > 0 { start - 1 } else { n + start };
+    let to = match length {
+        Some(l) => (from + l).min(n),
+        None => n,
+    };
+    chars[from as usize..to as usize].iter().collect()
+}
+
+/// lpad / rpad: to exactly `size` characters, cycling `fill`.
+fn pad(s: &str, size: usize, fill: &str, left: bool) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() >= size {
+        return chars[..size].iter().collect();
+    }
+    let padding: String = fill.chars().cycle().take(size - chars.len()).collect();
+    if left { format!("{padding}{s}") } else { format!("{s}{padding}") }
 }
 
 fn map_strings(c: Column, f: impl Fn(&str) -> Option<String>) -> PolarsResult<Column> {

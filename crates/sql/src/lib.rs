@@ -66,6 +66,121 @@ pub fn run_query(sql: &str, database: &str, ctx: &dyn Context, now_ms: i64) -> S
     Ok(ResultSet { columns, rows, bytes_scanned: p.bytes_scanned })
 }
 
+struct NoObjects;
+
+impl Context for NoObjects {
+    fn database_exists(&self, _: &str) -> bool {
+        false
+    }
+    fn table(&self, _: &str, _: &str) -> Result<Option<TableDef>, String> {
+        Ok(None)
+    }
+    fn partitions(&self, _: &str, _: &str) -> Result<Vec<PartitionDef>, String> {
+        Ok(vec![])
+    }
+    fn list_objects(&self, _: &str, _: &str) -> Result<Vec<(String, u64)>, String> {
+        Ok(vec![])
+    }
+    fn get_object(&self, _: &str, _: &str) -> Result<Bytes, String> {
+        Err("no objects".into())
+    }
+}
+
+/// Which of `parts` satisfy a SQL boolean expression over the partition keys (Glue's
+/// GetPartitions `Expression`, e.g. `dt >= '2023-11-16' AND region IN ('eu', 'us')`).
+pub fn filter_partitions(keys: &[(String, SqlType)], parts: &[PartitionDef], expression: &str) -> SqlResult<Vec<bool>> {
+    let sql = format!("SELECT 1 WHERE {expression}");
+    let q = plan::parse_query(&sql)?;
+    let sqlparser::ast::SetExpr::Select(s) = q.body.as_ref() else { return Err(SqlError::syntax("bad expression")) };
+    let Some(e) = &s.selection else { return Err(SqlError::syntax("empty expression")) };
+    let mut p = plan::Planner::new(&NoObjects, "default", &sql, 0);
+    p.filter_partitions(parts, keys, e)
+}
+
+/// The output of a CREATE TABLE AS SELECT: the result columns and the files to write, as
+/// (path relative to the table location, bytes), and each file's partition values.
+pub struct CtasOutput {
+    pub columns: Vec<ResultColumn>,
+    pub files: Vec<(String, Vec<u8>, Vec<String>)>,
+    pub rows: u64,
+    pub bytes_scanned: u64,
+}
+
+/// Runs the SELECT of a CTAS and encodes its rows in `format` (`PARQUET`, `JSON`, `TEXTFILE`),
+/// one file per partition when `partitioned_by` names the (last) output columns.
+pub fn run_ctas(sql: &str, database: &str, ctx: &dyn Context, now_ms: i64, format: &str, partitioned_by: &[String], file_stem: &str) -> SqlResult<CtasOutput> {
+    use polars::prelude::*;
+    let q = plan::parse_query(sql)?;
+    let mut p = plan::Planner::new(ctx, database, sql, now_ms);
+    let planned = p.query(&q)?;
+    let mut df = planned.lf.collect().map_err(error::from_polars)?;
+    let columns: Vec<ResultColumn> = planned.cols.iter().map(|c| ResultColumn { name: c.name.clone(), ty: if c.ty == SqlType::Unknown { SqlType::Varchar } else { c.ty.clone() } }).collect();
+    let names: Vec<PlSmallStr> = columns.iter().map(|c| c.name.as_str().into()).collect();
+    df.set_column_names(&names).map_err(|_| SqlError::new("DUPLICATE_COLUMN_NAME", "CTAS output column names must be unique"))?;
+    let n_part = partitioned_by.len();
+    for (i, k) in partitioned_by.iter().enumerate() {
+        let want = columns.len().checked_sub(n_part).map(|s| &columns[s + i].name);
+        if want != Some(k) {
+            return Err(SqlError::new("HIVE_COLUMN_ORDER_MISMATCH", "Partition keys must be the last columns in the table and in the same order as the table properties: ".to_string() + &partitioned_by.join(", ")));
+        }
+    }
+    let rows = df.height() as u64;
+    let data_cols = columns.len() - n_part;
+    let groups: Vec<(Vec<String>, DataFrame)> = if n_part == 0 {
+        vec![(vec![], df)]
+    } else {
+        let parts = df.partition_by_stable(partitioned_by.iter().map(|s| s.as_str()).collect::<Vec<_>>(), true).map_err(error::from_polars)?;
+        parts
+            .into_iter()
+            .map(|g| {
+                let types: Vec<SqlType> = columns[data_cols..].iter().map(|c| c.ty.clone()).collect();
+                let first = g.select(partitioned_by.iter().map(|s| s.as_str())).map(|h| h.head(Some(1))).unwrap_or_default();
+                let vals = render::render_frame(&first, &types).into_iter().next().unwrap_or_default().into_iter().map(|v| v.unwrap_or_else(|| "__HIVE_DEFAULT_PARTITION__".into())).collect();
+                (vals, g)
+            })
+            .collect()
+    };
+    let mut files = Vec::new();
+    for (vals, g) in groups {
+        let mut g = g.select(columns[..data_cols].iter().map(|c| c.name.as_str())).map_err(error::from_polars)?;
+        let dir: String = partitioned_by.iter().zip(&vals).map(|(k, v)| format!("{k}={v}/")).collect();
+        let (ext, bytes) = match format.to_ascii_uppercase().as_str() {
+            "PARQUET" => {
+                let mut buf = Vec::new();
+                ParquetWriter::new(&mut buf).finish(&mut g).map_err(error::from_polars)?;
+                ("", buf)
+            }
+            "JSON" | "TEXTFILE" => {
+                let types: Vec<SqlType> = columns[..data_cols].iter().map(|c| c.ty.clone()).collect();
+                let rendered = render::render_frame(&g, &types);
+                let mut out = String::new();
+                for r in rendered {
+                    if format.eq_ignore_ascii_case("JSON") {
+                        let mut m = serde_json::Map::new();
+                        for ((c, v), t) in columns.iter().zip(r).zip(&types) {
+                            let j = match v {
+                                None => serde_json::Value::Null,
+                                Some(s) if t.is_numeric() => serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s)),
+                                Some(s) if *t == SqlType::Boolean => serde_json::Value::Bool(s == "true"),
+                                Some(s) => serde_json::Value::String(s),
+                            };
+                            m.insert(c.name.clone(), j);
+                        }
+                        out.push_str(&serde_json::Value::Object(m).to_string());
+                    } else {
+                        out.push_str(&r.into_iter().map(|v| v.unwrap_or_else(|| "\\N".into())).collect::<Vec<_>>().join("\u{1}"));
+                    }
+                    out.push('\n');
+                }
+                (if format.eq_ignore_ascii_case("JSON") { ".json" } else { "" }, out.into_bytes())
+            }
+            other => return Err(SqlError::unsupported(format!("CTAS format '{other}'"))),
+        };
+        files.push((format!("{dir}{file_stem}{ext}"), bytes, vals));
+    }
+    Ok(CtasOutput { columns, files, rows, bytes_scanned: p.bytes_scanned })
+}
+
 /// Only parses and plans nothing: checks that a query is syntactically valid.
 pub fn check_syntax(sql: &str) -> SqlResult<()> {
     plan::parse_query(sql).map(|_| ())

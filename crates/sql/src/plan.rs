@@ -75,7 +75,8 @@ pub struct OutCol {
 
 /// Post-aggregation state: the GROUP BY keys and the aggregates collected so far.
 struct AggState {
-    keys: Vec<(Expr, String, SqlType)>,
+    /// (translated key, internal name, type, the key's SQL text in lower case).
+    keys: Vec<(Expr, String, SqlType, String)>,
     aggs: Vec<Expr>,
 }
 
@@ -87,6 +88,8 @@ struct WindowReq {
     partition: Vec<Expr>,
     order: Vec<(Expr, bool, bool)>,
     rows_frame: bool,
+    /// `ROWS BETWEEN n PRECEDING AND CURRENT ROW`.
+    preceding: Option<i64>,
     raw_args: Vec<SqlExpr>,
 }
 
@@ -436,25 +439,28 @@ impl<'a> Planner<'a> {
             conjuncts(w, &mut where_parts);
         }
         // FROM
-        let mut rel = if s.from.is_empty() {
-            Rel { lf: unit_frame(), scope: Scope::default() }
-        } else {
-            let mut it = s.from.iter();
-            let mut r = self.table_with_joins(it.next().ok_or_else(|| SqlError::syntax("empty FROM"))?, &where_parts)?;
-            for twj in it {
-                let right = self.table_with_joins(twj, &where_parts)?;
-                r = Rel { lf: r.lf.cross_join(right.lf, None), scope: merge(r.scope, right.scope) };
+        let mut rel = self.from_rel(&s.from, &where_parts)?;
+        // WHERE: correlated EXISTS conjuncts become semi/anti joins; the rest is a filter.
+        if s.selection.is_some() {
+            let mut plain = Vec::new();
+            for c in where_parts.iter() {
+                if let SqlExpr::Exists { subquery, negated } = c
+                    && let Some((inner, outer_keys, inner_keys)) = self.decorrelate(subquery, &rel.scope)?
+                {
+                    let how = if *negated { JoinType::Anti } else { JoinType::Semi };
+                    rel.lf = rel.lf.join(inner, outer_keys, inner_keys, JoinArgs::new(how));
+                    continue;
+                }
+                plain.push(c.clone());
             }
-            r
-        };
-        // WHERE
-        if let Some(w) = &s.selection {
-            if has_aggregate(w) {
-                return Err(SqlError::new("EXPRESSION_NOT_SCALAR", "WHERE clause cannot contain aggregations, window functions or grouping operations"));
+            if let Some(w) = plain.into_iter().reduce(|a, b| SqlExpr::BinaryOp { left: Box::new(a), op: Bin::And, right: Box::new(b) }) {
+                if has_aggregate(&w) {
+                    return Err(SqlError::new("EXPRESSION_NOT_SCALAR", "WHERE clause cannot contain aggregations, window functions or grouping operations"));
+                }
+                let t = self.expr(&w, &mut Cx::row(&rel.scope))?;
+                expect_bool(&t, "WHERE clause")?;
+                rel.lf = rel.lf.filter(t.e);
             }
-            let t = self.expr(w, &mut Cx::row(&rel.scope))?;
-            expect_bool(&t, "WHERE clause")?;
-            rel.lf = rel.lf.filter(t.e);
         }
         // Select list, expanded.
         let mut items: Vec<(String, Option<SqlExpr>, Option<ScopeCol>)> = Vec::new();
@@ -517,7 +523,7 @@ impl<'a> Planner<'a> {
                 }
                 let t = self.expr(&e, &mut Cx::row(&pre_scope))?;
                 let name = self.fresh();
-                agg_state.keys.push((t.e, name, t.ty));
+                agg_state.keys.push((t.e, name, t.ty, e.to_string().to_ascii_lowercase()));
             }
         }
         // Translate outputs, HAVING and ORDER BY in the select's mode.
@@ -582,7 +588,7 @@ impl<'a> Planner<'a> {
             if agg_state.keys.is_empty() {
                 lf = if aggs.is_empty() { lf.select([len().alias("__rows")]) } else { lf.select(aggs) };
             } else {
-                let keys: Vec<Expr> = agg_state.keys.iter().map(|(e, n, _)| e.clone().alias(n.as_str())).collect();
+                let keys: Vec<Expr> = agg_state.keys.iter().map(|(e, n, _, _)| e.clone().alias(n.as_str())).collect();
                 lf = lf.group_by(keys).agg(aggs);
             }
             if let Some(h) = having {
@@ -625,6 +631,62 @@ impl<'a> Planner<'a> {
         Ok(Planned { lf, cols })
     }
 
+    /// The relation of a FROM list (comma-separated items are cross joined).
+    fn from_rel(&mut self, from: &[TableWithJoins], preds: &[SqlExpr]) -> SqlResult<Rel> {
+        if from.is_empty() {
+            return Ok(Rel { lf: unit_frame(), scope: Scope::default() });
+        }
+        let mut it = from.iter();
+        let mut r = self.table_with_joins(it.next().ok_or_else(|| SqlError::syntax("empty FROM"))?, preds)?;
+        for twj in it {
+            let right = self.table_with_joins(twj, preds)?;
+            r = Rel { lf: r.lf.cross_join(right.lf, None), scope: merge(r.scope, right.scope) };
+        }
+        Ok(r)
+    }
+
+    /// `EXISTS (SELECT ... FROM inner WHERE inner.a = outer.b AND ...)` as the inner keys that
+    /// exist: (inner frame of keys, outer key expressions, inner key expressions). `None` when
+    /// the subquery is not correlated by equalities alone (it is then planned as it stands).
+    fn decorrelate(&mut self, q: &Query, outer: &Scope) -> SqlResult<Option<(LazyFrame, Vec<Expr>, Vec<Expr>)>> {
+        let SetExpr::Select(s) = q.body.as_ref() else { return Ok(None) };
+        if q.with.is_some() || q.order_by.is_some() || s.having.is_some() || !matches!(&s.group_by, GroupByExpr::Expressions(g, _) if g.is_empty()) {
+            return Ok(None);
+        }
+        let Some(w) = &s.selection else { return Ok(None) };
+        let mut parts = Vec::new();
+        conjuncts(w, &mut parts);
+        let inner = self.from_rel(&s.from, &[])?;
+        let (mut filters, mut ok, mut ik) = (Vec::new(), Vec::new(), Vec::new());
+        for p in &parts {
+            if let Ok(t) = self.expr(p, &mut Cx::row(&inner.scope)) {
+                filters.push(t.e);
+                continue;
+            }
+            let SqlExpr::BinaryOp { left, op: Bin::Eq, right } = p else { return Ok(None) };
+            let pair = match (self.expr(left, &mut Cx::row(&inner.scope)), self.expr(right, &mut Cx::row(outer))) {
+                (Ok(i), Ok(o)) => (i, o),
+                _ => match (self.expr(right, &mut Cx::row(&inner.scope)), self.expr(left, &mut Cx::row(outer))) {
+                    (Ok(i), Ok(o)) => (i, o),
+                    _ => return Ok(None),
+                },
+            };
+            let ty = SqlType::common(&pair.0.ty, &pair.1.ty).ok_or_else(|| SqlError::new("TYPE_MISMATCH", format!("Cannot apply operator: {} = {}", pair.1.ty.display(), pair.0.ty.display())))?;
+            ik.push(pair.0.to(&ty).e);
+            ok.push(pair.1.to(&ty).e);
+        }
+        if ok.is_empty() {
+            return Ok(None);
+        }
+        let mut lf = inner.lf;
+        for f in filters {
+            lf = lf.filter(f);
+        }
+        let names: Vec<String> = ik.iter().map(|_| self.fresh()).collect();
+        let lf = lf.select(ik.into_iter().zip(&names).map(|(e, n)| e.alias(n.as_str())).collect::<Vec<_>>());
+        Ok(Some((lf, ok, names.iter().map(|n| col(n.as_str())).collect())))
+    }
+
     /// Computes window functions: per distinct (partition, order), sort then `over`.
     fn windows(&mut self, mut lf: LazyFrame, wins: Vec<WindowReq>) -> SqlResult<LazyFrame> {
         for w in wins {
@@ -664,22 +726,34 @@ impl<'a> Planner<'a> {
             let rn = col(rn_name.as_str());
             // Peer groups: a new group starts at the first row or where any order key changes.
             let peer_new = order_cols.iter().fold(rn.clone().eq(lit(1i64)), |acc, (n, _, _)| acc.or(col(n.as_str()).neq_missing(col(n.as_str()).shift(lit(1i64)))));
-            let peer_new = over(peer_new)?;
+            let peer_name = self.fresh();
+            lf = lf.with_column(over(peer_new)?.alias(peer_name.as_str()));
+            let peer_new = col(peer_name.as_str());
             let dense_name = self.fresh();
             lf = lf.with_column(over(peer_new.clone().cast(DataType::Int64).cum_sum(false))?.alias(dense_name.as_str()));
             let dense = col(dense_name.as_str());
             let arg = |i: usize| -> SqlResult<Typed> { w.args.get(i).cloned().ok_or_else(|| SqlError::new("FUNCTION_NOT_FOUND", format!("{} needs an argument", w.func))) };
             let int_arg = |i: usize, d: i64| -> SqlResult<i64> { w.raw_args.get(i).map(const_int).unwrap_or(Ok(d)) };
             let has_order = !order_cols.is_empty();
-            // Running aggregates take the value at the last peer (RANGE frame) unless ROWS.
-            let peers = |e: Expr| -> SqlResult<Expr> {
+            // Running aggregates take the value at the last peer (RANGE frame) unless ROWS:
+            // the running value is materialised first, then spread over its peer group.
+            let mut pending: Vec<Expr> = Vec::new();
+            let mut peers = |e: Expr, planner: &mut Self| -> SqlResult<Expr> {
                 if w.rows_frame || !has_order {
                     return Ok(e);
                 }
+                let tmp = planner.fresh();
+                pending.push(e.alias(tmp.as_str()));
                 let mut p = part.clone();
                 p.push(dense.clone());
-                e.last().over(p).map_err(from_polars)
+                col(tmp.as_str()).last().over(p).map_err(from_polars)
             };
+            if let Some(n) = w.preceding
+                && !matches!(w.func.as_str(), "sum" | "avg" | "count")
+            {
+                let _ = n;
+                return Err(SqlError::unsupported(format!("{} over a ROWS n PRECEDING frame", w.func)));
+            }
             let e = match w.func.as_str() {
                 "row_number" => rn.clone(),
                 "rank" => over(when(peer_new.clone()).then(rn.clone()).otherwise(lit(0i64)).cum_max(false))?,
@@ -698,18 +772,37 @@ impl<'a> Planner<'a> {
                     }
                 }
                 "first_value" => over(arg(0)?.e.first())?,
-                "last_value" => peers(over(arg(0)?.e)?)?,
-                "count" if w.args.is_empty() => {
-                    if has_order { peers(rn.clone())? } else { over(len().cast(DataType::Int64))? }
-                }
+                "last_value" => peers(arg(0)?.e, self)?,
+                "count" if w.args.is_empty() => match w.preceding {
+                    Some(n) => when(rn.clone().gt(lit(n + 1))).then(lit(n + 1)).otherwise(rn.clone()),
+                    None if has_order => peers(rn.clone(), self)?,
+                    None => over(len().cast(DataType::Int64))?,
+                },
                 "count" => {
                     let x = arg(0)?.e.is_not_null().cast(DataType::Int64);
-                    if has_order { peers(over(x.cum_sum(false))?)? } else { over(x.sum())? }
+                    match w.preceding {
+                        Some(n) => {
+                            let c = over(x.cum_sum(false))?;
+                            c.clone() - over(c.shift(lit(n + 1)))?.fill_null(lit(0i64))
+                        }
+                        None if has_order => peers(over(x.cum_sum(false))?, self)?,
+                        None => over(x.sum())?,
+                    }
                 }
                 "sum" | "avg" | "min" | "max" => {
                     let x = arg(0)?;
                     let x = if w.func == "avg" || x.ty.is_integer() && w.func == "sum" { x.clone().to(if w.func == "avg" { &SqlType::Double } else { &SqlType::BigInt }) } else { x };
-                    if has_order {
+                    if let Some(n) = w.preceding {
+                        // Sliding sums: running sum minus the running sum n+1 rows back.
+                        let slide = |e: Expr| -> SqlResult<Expr> {
+                            let run = over(e.cum_sum(false))?;
+                            Ok(run.clone() - over(run.shift(lit(n + 1)))?.fill_null(lit(0)))
+                        };
+                        let cnt = slide(x.e.clone().is_not_null().cast(DataType::Int64))?;
+                        let sum = slide(x.e.clone().fill_null(lit(0)))?;
+                        let v = if w.func == "avg" { sum / cnt.clone().cast(DataType::Float64) } else { sum };
+                        when(cnt.eq(lit(0i64))).then(null_lit()).otherwise(v)
+                    } else if has_order {
                         let cnt = over(x.e.clone().is_not_null().cast(DataType::Int64).cum_sum(false))?;
                         let run = match w.func.as_str() {
                             "sum" => over(x.e.clone().fill_null(lit(0)).cum_sum(false))?,
@@ -717,7 +810,7 @@ impl<'a> Planner<'a> {
                             "min" => over(x.e.clone().cum_min(false))?,
                             _ => over(x.e.clone().cum_max(false))?,
                         };
-                        peers(when(cnt.eq(lit(0i64))).then(null_lit()).otherwise(run))?
+                        peers(when(cnt.eq(lit(0i64))).then(null_lit()).otherwise(run), self)?
                     } else {
                         let a = match w.func.as_str() {
                             "sum" => when(x.e.clone().count().eq(lit(0))).then(null_lit()).otherwise(x.e.clone().sum()),
@@ -730,6 +823,9 @@ impl<'a> Planner<'a> {
                 }
                 f => return Err(SqlError::unsupported(format!("Window function {f}"))),
             };
+            if !pending.is_empty() {
+                lf = lf.with_columns(pending);
+            }
             lf = lf.with_column(e.alias(w.name.as_str()));
         }
         Ok(lf)
@@ -1048,6 +1144,15 @@ impl<'a> Planner<'a> {
         Ok(files)
     }
 
+    /// Which partitions satisfy a whole boolean expression over partition keys (Glue's
+    /// GetPartitions `Expression`); fails if the expression names anything else.
+    pub fn filter_partitions(&mut self, parts: &[PartitionDef], pkeys: &[(String, SqlType)], e: &SqlExpr) -> SqlResult<Vec<bool>> {
+        let scope = Scope { cols: pkeys.iter().map(|(n, ty)| ScopeCol { qual: None, name: n.clone(), internal: n.clone(), ty: ty.clone() }).collect() };
+        let t = self.expr(e, &mut Cx::row(&scope))?;
+        expect_bool(&t, "Expression")?;
+        self.prune(parts, pkeys, None, std::slice::from_ref(e))
+    }
+
     /// Which partitions satisfy the predicates that name only partition columns.
     fn prune(&mut self, parts: &[PartitionDef], pkeys: &[(String, SqlType)], qual: Option<&str>, preds: &[SqlExpr]) -> SqlResult<Vec<bool>> {
         if parts.is_empty() || preds.is_empty() {
@@ -1136,13 +1241,19 @@ impl<'a> Planner<'a> {
     pub fn expr(&mut self, e: &SqlExpr, cx: &mut Cx<'_>) -> SqlResult<Typed> {
         if cx.agg.is_some() && !is_const(e) {
             // A GROUP BY key, or a sub-expression of one?
+            let text = e.to_string().to_ascii_lowercase();
+            if let Some(agg) = cx.agg.as_ref()
+                && let Some((_, name, ty, _)) = agg.keys.iter().find(|k| k.3 == text)
+            {
+                return Ok(Typed::new(col(name.as_str()), ty.clone()));
+            }
             let mut plain = Cx::row(cx.scope);
             let no_sub = !matches!(e, SqlExpr::Subquery(_) | SqlExpr::Exists { .. } | SqlExpr::In { target: ast::InTarget::Subquery(_), .. });
             if no_sub
                 && !has_aggregate(e)
                 && let Ok(t) = self.expr(e, &mut plain)
                 && let Some(agg) = cx.agg.as_ref()
-                && let Some((_, name, ty)) = agg.keys.iter().find(|(k, _, _)| *k == t.e)
+                && let Some((_, name, ty, _)) = agg.keys.iter().find(|k| k.0 == t.e)
             {
                 return Ok(Typed::new(col(name.as_str()), ty.clone()));
             }
@@ -1331,6 +1442,18 @@ impl<'a> Planner<'a> {
                     _ => Err(SqlError::unsupported("AT TIME ZONE other than 'UTC'")),
                 }
             }
+            SqlExpr::Ceil { expr, field } | SqlExpr::Floor { expr, field } => {
+                if !matches!(field, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
+                    return Err(SqlError::unsupported("CEIL/FLOOR with a unit or scale"));
+                }
+                let x = self.expr(expr, cx)?;
+                crate::func::scalar(self, if matches!(e, SqlExpr::Ceil { .. }) { "ceil" } else { "floor" }, vec![x], &[], (0, 0))
+            }
+            SqlExpr::Position { expr, r#in } => {
+                let (s, sub) = (self.expr(r#in, cx)?, expr.as_ref().clone());
+                let t = self.expr(&sub, cx)?;
+                crate::func::scalar(self, "strpos", vec![s, t], &[SqlExpr::Value(ast::Value::Null.into()), sub], (0, 0))
+            }
             SqlExpr::Subquery(q) => self.scalar_subquery(q),
             SqlExpr::Exists { subquery, negated } => {
                 let p = self.query(subquery)?;
@@ -1412,13 +1535,16 @@ impl<'a> Planner<'a> {
             if cx.win.is_none() {
                 return Err(SqlError::at("NESTED_WINDOW", pos, "Window functions are not allowed here"));
             }
+            let mut preceding = None;
             let rows_frame = match &spec.window_frame {
                 None => false,
                 Some(fr) => {
-                    let unbounded_start = matches!(fr.start_bound, WindowFrameBound::Preceding(None));
                     let to_current = matches!(fr.end_bound, None | Some(WindowFrameBound::CurrentRow));
-                    if !(unbounded_start && to_current) {
-                        return Err(SqlError::unsupported("Window frames other than UNBOUNDED PRECEDING to CURRENT ROW"));
+                    match &fr.start_bound {
+                        WindowFrameBound::Preceding(None) if to_current => {}
+                        WindowFrameBound::Preceding(Some(n)) if to_current && fr.units == WindowFrameUnits::Rows => preceding = Some(const_int(n)?),
+                        WindowFrameBound::CurrentRow if to_current && fr.units == WindowFrameUnits::Rows => preceding = Some(0),
+                        _ => return Err(SqlError::unsupported("Window frames other than ROWS/RANGE from UNBOUNDED (or n) PRECEDING to CURRENT ROW")),
                     }
                     fr.units == WindowFrameUnits::Rows
                 }
@@ -1442,7 +1568,7 @@ impl<'a> Planner<'a> {
             let ty = crate::func::window_type(&name, &targs).ok_or_else(|| SqlError::at("FUNCTION_NOT_FOUND", pos, format!("Function '{name}' not registered")))?;
             let out = self.fresh();
             if let Some(w) = cx.win.as_deref_mut() {
-                w.push(WindowReq { name: out.clone(), func: name, args: targs, partition, order, rows_frame, raw_args: raw });
+                w.push(WindowReq { name: out.clone(), func: name, args: targs, partition, order, rows_frame, preceding, raw_args: raw });
             }
             return Ok(Typed::new(col(out.as_str()), ty));
         }
@@ -1793,14 +1919,46 @@ pub fn sql_data_type(d: &ast::DataType) -> SqlResult<SqlType> {
     })
 }
 
+/// sqlparser's message in Trino's words: `line 1:8: mismatched input 'x'. Expecting: ...`.
+fn trino_syntax_error(m: &str) -> SqlError {
+    let m = m.strip_prefix("sql parser error: ").unwrap_or(m);
+    let (body, pos) = match m.rsplit_once(" at Line: ") {
+        Some((b, p)) => {
+            let mut it = p.split(", Column: ");
+            let l = it.next().and_then(|x| x.trim().parse::<u64>().ok()).unwrap_or(1);
+            let c = it.next().and_then(|x| x.trim().parse::<u64>().ok()).unwrap_or(1);
+            (b, (l, c))
+        }
+        None => (m, (1, 1)),
+    };
+    let text = match body.strip_prefix("Expected: ").and_then(|r| r.split_once(", found: ")) {
+        Some((want, found)) => {
+            let found = if found == "EOF" { "<EOF>".to_string() } else { found.to_string() };
+            format!("mismatched input '{found}'. Expecting: {want}")
+        }
+        None => body.to_string(),
+    };
+    SqlError::at("SYNTAX_ERROR", pos, text)
+}
+
 /// Parses a single query with the dialect closest to Trino's.
 pub fn parse_query(sql: &str) -> SqlResult<Box<Query>> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
     let dialect = sqlparser::dialect::GenericDialect {};
-    let mut stmts = sqlparser::parser::Parser::parse_sql(&dialect, sql).map_err(|e| {
-        let m = e.to_string();
-        let m = m.strip_prefix("sql parser error: ").unwrap_or(&m).to_string();
-        SqlError::syntax(m)
-    })?;
+    // Trino takes OFFSET before LIMIT only.
+    if let Ok(toks) = Tokenizer::new(&dialect, sql).tokenize_with_location() {
+        let words: Vec<&sqlparser::tokenizer::TokenWithSpan> = toks.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+        for w in words.windows(3) {
+            if let (Token::Word(a), Token::Number(..), Token::Word(b)) = (&w[0].token, &w[1].token, &w[2].token)
+                && a.value.eq_ignore_ascii_case("limit")
+                && b.value.eq_ignore_ascii_case("offset")
+            {
+                let p = w[2].span.start;
+                return Err(SqlError::at("SYNTAX_ERROR", (p.line, p.column), format!("mismatched input '{}'. Expecting: <EOF>", b.value)));
+            }
+        }
+    }
+    let mut stmts = sqlparser::parser::Parser::parse_sql(&dialect, sql).map_err(|e| trino_syntax_error(&e.to_string()))?;
     if stmts.len() != 1 {
         return Err(SqlError::syntax("Expected exactly one statement"));
     }

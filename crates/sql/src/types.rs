@@ -73,6 +73,23 @@ impl SqlType {
         }
     }
 
+    /// The Hive DDL spelling (`string`, `int`, `array<string>`), as Glue stores column types.
+    pub fn hive_name(&self) -> String {
+        use SqlType::*;
+        match self {
+            Varchar | Json | Unknown => "string".into(),
+            Integer => "int".into(),
+            Real => "float".into(),
+            Decimal(p, s) => format!("decimal({p},{s})"),
+            Timestamp | TimestampTz => "timestamp".into(),
+            IntervalDay | IntervalMonth => "string".into(),
+            Array(t) => format!("array<{}>", t.hive_name()),
+            Map(k, v) => format!("map<{},{}>", k.hive_name(), v.hive_name()),
+            Row(fs) => format!("struct<{}>", fs.iter().map(|(n, t)| format!("{n}:{}", t.hive_name())).collect::<Vec<_>>().join(",")),
+            t => t.athena_name().to_string(),
+        }
+    }
+
     /// The Trino spelling used in messages: `varchar`, `array(varchar)`, `timestamp(3)`.
     pub fn display(&self) -> String {
         use SqlType::*;

@@ -151,3 +151,9 @@ fn errors_are_athenas() {
     assert!(err(&m, "SELECT CAST('abc' AS integer)").starts_with("INVALID_CAST_ARGUMENT"));
     assert_eq!(one(&m, "SELECT TRY_CAST('abc' AS integer)"), "NULL");
 }
+
+#[test]
+fn substr_edges() {
+    let m = fixture();
+    assert_eq!(one(&m, "SELECT substr('abc', -2), substr('a', -2), substr('abc', 2), substr('abc', 1, 2), substr('abc', 0)"), "bc||bc|ab|");
+}
