@@ -12,5 +12,5 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 cargo build --locked --bins
-cargo test --locked
+cargo test --locked --workspace
 FIRELOCAL_BIN="$CARGO_TARGET_DIR/debug/firelocal" bash compat-tests/run.sh

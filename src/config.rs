@@ -24,6 +24,10 @@ pub struct Config {
     /// Caps every Firehose buffer interval (e.g. `1s`, `250ms`), so tests never wait minutes.
     #[arg(long, env = "FIRELOCAL_FIREHOSE_MAX_INTERVAL", value_parser = parse_duration)]
     pub firehose_max_interval: Option<Duration>,
+    /// Megabytes of decoded table columns Athena keeps between queries (0 turns the cache off).
+    /// Entries are keyed by each object's ETag, so a changed object is always read again.
+    #[arg(long, env = "FIRELOCAL_ATHENA_SCAN_CACHE_MB", default_value_t = 512)]
+    pub athena_scan_cache_mb: usize,
     /// Verify SigV4 signatures (wrong secrets, unknown keys and skewed clocks are refused as AWS
     /// refuses them). Unsigned requests stay anonymous. Off by default: any signature is accepted.
     #[arg(long, env = "FIRELOCAL_VERIFY_SIGNATURES")]
@@ -57,7 +61,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, verify_signatures: false, enforce_iam: false }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false }
     }
 }
 

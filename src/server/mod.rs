@@ -54,7 +54,7 @@ impl Server {
         let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
         let endpoint = format!("http://{}:{}", if bound.ip().is_unspecified() { "127.0.0.1".to_string() } else { bound.ip().to_string() }, bound.port());
-        let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval, enforce_iam: config.enforce_iam };
+        let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval, athena_scan_cache_mb: config.athena_scan_cache_mb, enforce_iam: config.enforce_iam };
         let services = Services::open(&dir, persistent, opts)?;
         let state = Arc::new(AppState { services, config, started: Instant::now(), _tempdir: tempdir });
         Ok(Server { listener, state })

@@ -39,6 +39,8 @@ pub struct Options<'a> {
     /// firelocal's own URL (what functions get as `AWS_ENDPOINT_URL`).
     pub endpoint: &'a str,
     pub firehose_max_interval: Option<Duration>,
+    /// `--athena-scan-cache-mb`.
+    pub athena_scan_cache_mb: usize,
     /// `--enforce-iam`.
     pub enforce_iam: bool,
 }
@@ -60,7 +62,7 @@ impl Services {
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
         let glue = Arc::new(glue::Glue::open(dir, persistent, opts.region).map_err(|e| format!("Glue store: {e:?}"))?);
-        let athena = Arc::new(athena::Athena::open(dir, persistent, glue.clone(), s3.clone()).map_err(|e| format!("Athena store: {e:?}"))?);
+        let athena = Arc::new(athena::Athena::open(dir, persistent, glue.clone(), s3.clone(), opts.athena_scan_cache_mb << 20).map_err(|e| format!("Athena store: {e:?}"))?);
         let sts = Arc::new(sts::Sts::new(iam.clone(), opts.enforce_iam));
         let issuer = sts.clone();
         lambda.set_credentials(Arc::new(move |role, function| issuer.function_credentials(role, function)));

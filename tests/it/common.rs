@@ -103,6 +103,18 @@ impl Firelocal {
         aws_sdk_apigateway::Client::from_conf(conf)
     }
 
+    /// An Athena client for this server.
+    pub fn athena(&self) -> aws_sdk_athena::Client {
+        let conf = aws_sdk_athena::Config::builder()
+            .behavior_version(aws_sdk_athena::config::BehaviorVersion::latest())
+            .region(aws_sdk_athena::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_athena::config::Credentials::new("test", "test", None, None, "static"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_athena::Client::from_conf(conf)
+    }
+
     /// A CloudWatch Logs client for this server.
     pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
         let conf = aws_sdk_cloudwatchlogs::Config::builder()

@@ -2,6 +2,7 @@
 //! port and talks to it with real clients (aws-sdk-rust, plain HTTP).
 
 mod apigateway;
+mod athena;
 mod common;
 mod firehose;
 mod firehose_transform;

@@ -13,7 +13,9 @@ async fn health_endpoints_report_services() {
     let v: serde_json::Value = fl.http().get(format!("{}/_localstack/health", fl.endpoint)).send().await.unwrap().json().await.unwrap();
     assert_eq!(v["services"]["s3"], "running");
     assert_eq!(v["services"]["firehose"], "running");
-    assert_eq!(v["services"]["athena"], "disabled");
+    assert_eq!(v["services"]["athena"], "running");
+    assert_eq!(v["services"]["glue"], "running");
+    assert_eq!(v["services"]["quicksight"], "disabled");
     assert_eq!(v["services"]["lambda"], "running");
     assert_eq!(v["services"]["apigateway"], "running");
     let r = fl.http().get(format!("{}/_firelocal/nope", fl.endpoint)).send().await.unwrap();

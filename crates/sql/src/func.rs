@@ -173,6 +173,24 @@ pub fn trunc_div(a: Expr, b: Expr, ty: &SqlType) -> Expr {
     )
 }
 
+/// IEEE division of doubles, element by element (polars rewrites `x / constant` as a
+/// multiplication by the reciprocal, which is not the same double: 700 * 0.001 != 0.7).
+pub fn float_div(a: Expr, b: Expr) -> Expr {
+    a.cast(DataType::Float64).map_many(
+        |c: &mut [Column]| {
+            let h = c[0].len().max(c[1].len());
+            let x = c[0].f64()?.clone();
+            let y = c[1].cast(&DataType::Float64)?;
+            let y = y.f64()?.clone();
+            let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
+            let out: Float64Chunked = (0..h).map(|i| Some(x.get(at(x.len(), i))? / y.get(at(y.len(), i))?)).collect();
+            Ok(out.with_name(c[0].name().clone()).into_column())
+        },
+        &[b],
+        |_, f| Ok(Field::new(f[0].name().clone(), DataType::Float64)),
+    )
+}
+
 fn ms_of(t: &Typed) -> Expr {
     match t.ty {
         SqlType::Date => t.e.clone().cast(DataType::Datetime(TimeUnit::Milliseconds, None)).dt().timestamp(TimeUnit::Milliseconds),
@@ -463,30 +481,14 @@ pub fn mysql_format(f: &str) -> SqlResult<String> {
 /// Joda-style format (parse_datetime, format_datetime) → chrono's strftime.
 pub fn joda_format(f: &str) -> SqlResult<String> {
     let mut out = String::new();
-    let chars: Vec<char> = f.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\'' {
-            i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                out.push(chars[i]);
-                i += 1;
+    for t in timefmt::joda_tokens(f) {
+        let (c, n) = match t {
+            timefmt::JodaToken::Literal(l) => {
+                out.push_str(&l.replace('%', "%%"));
+                continue;
             }
-            i += 1;
-            continue;
-        }
-        let mut n = 1;
-        while i + n < chars.len() && chars[i + n] == c {
-            n += 1;
-        }
-        if !c.is_ascii_alphabetic() {
-            for _ in 0..n {
-                out.push(c);
-            }
-            i += n;
-            continue;
-        }
+            timefmt::JodaToken::Field(c, n) => (c, n),
+        };
         out.push_str(match (c, n) {
             ('y' | 'Y', 2) => "%y",
             ('y' | 'Y', _) => "%Y",
@@ -510,7 +512,6 @@ pub fn joda_format(f: &str) -> SqlResult<String> {
             ('Z', _) => "%z",
             _ => return Err(SqlError::unsupported(format!("Joda pattern letter {c}"))),
         });
-        i += n;
     }
     Ok(out)
 }
@@ -928,7 +929,7 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
             let fmt = if x.ty == T::Date { "%Y-%m-%d" } else { "%Y-%m-%dT%H:%M:%S%.3fZ" };
             vchar(x.e.dt().strftime(fmt))
         }
-        "to_unixtime" => Typed::new(ms_of(&temporal(0)?).cast(DataType::Float64) / lit(1000.0), T::Double),
+        "to_unixtime" => Typed::new(float_div(ms_of(&temporal(0)?), lit(1000.0)), T::Double),
         "from_unixtime" => {
             need(1, 1)?;
             let x = num(0)?;

@@ -20,6 +20,15 @@ pub use catalog::{ColumnDef, PartitionDef, TableDef};
 pub use error::{SqlError, SqlResult};
 pub use types::SqlType;
 
+/// An object a listing returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    /// Changes whenever the object's bytes do (S3's ETag): scan-cache entries are keyed by it.
+    pub etag: String,
+}
+
 /// What the engine reads: the catalog and the objects in S3.
 pub trait Context: Sync {
     fn database_exists(&self, database: &str) -> bool;
@@ -27,9 +36,13 @@ pub trait Context: Sync {
     fn table(&self, database: &str, name: &str) -> Result<Option<TableDef>, String>;
     /// A table's partitions from the catalog.
     fn partitions(&self, database: &str, name: &str) -> Result<Vec<PartitionDef>, String>;
-    /// Every object (key, size) under a prefix, recursively.
-    fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, String>;
+    /// Every object under a prefix, recursively.
+    fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, String>;
     fn get_object(&self, bucket: &str, key: &str) -> Result<Bytes, String>;
+    /// Decoded columns kept between queries, if the caller keeps any.
+    fn scan_cache(&self) -> Option<&scan::ScanCache> {
+        None
+    }
 }
 
 /// A result column: its name and SQL type.
@@ -78,7 +91,7 @@ impl Context for NoObjects {
     fn partitions(&self, _: &str, _: &str) -> Result<Vec<PartitionDef>, String> {
         Ok(vec![])
     }
-    fn list_objects(&self, _: &str, _: &str) -> Result<Vec<(String, u64)>, String> {
+    fn list_objects(&self, _: &str, _: &str) -> Result<Vec<ObjectInfo>, String> {
         Ok(vec![])
     }
     fn get_object(&self, _: &str, _: &str) -> Result<Bytes, String> {

@@ -271,7 +271,9 @@ impl<'a> Planner<'a> {
                 mentioned.insert(std::mem::take(&mut word));
             }
         }
-        let read_all = sql.contains('*');
+        // A `*` other than count(*)'s means some select list may want every column.
+        let compact: String = sql.chars().filter(|c| !c.is_whitespace()).collect();
+        let read_all = compact.replace("(*)", "").contains('*');
         Planner { ctx, db: db.to_string(), counter: 0, ctes: vec![], mentioned, read_all, bytes_scanned: 0, now_ms, view_depth: 0 }
     }
 
@@ -1060,9 +1062,10 @@ impl<'a> Planner<'a> {
             let saved = std::mem::replace(&mut self.db, db.clone());
             let saved_ctes = std::mem::take(&mut self.ctes);
             self.view_depth += 1;
-            let for_view = Planner::new(self.ctx, &db, &sql, self.now_ms).mentioned;
+            let view_planner = Planner::new(self.ctx, &db, &sql, self.now_ms);
+            let (for_view, for_view_all) = (view_planner.mentioned, view_planner.read_all);
             self.mentioned.extend(for_view);
-            self.read_all |= sql.contains('*');
+            self.read_all |= for_view_all;
             let p = self.query(&q);
             self.view_depth -= 1;
             self.db = saved;
@@ -1133,12 +1136,12 @@ impl<'a> Planner<'a> {
             let Some((bucket, prefix)) = split_s3(&loc) else { continue };
             let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
             let objs = self.ctx.list_objects(bucket, &prefix).map_err(|e| SqlError::new("HIVE_FILESYSTEM_ERROR", e))?;
-            for (key, size) in objs {
-                let last = key.rsplit('/').next().unwrap_or("");
-                if key.ends_with('/') || last.starts_with('_') || last.starts_with('.') || key.ends_with("_$folder$") || size == 0 {
+            for o in objs {
+                let last = o.key.rsplit('/').next().unwrap_or("");
+                if o.key.ends_with('/') || last.starts_with('_') || last.starts_with('.') || o.key.ends_with("_$folder$") || o.size == 0 {
                     continue;
                 }
-                files.push(FileRef { bucket: bucket.to_string(), key, size, partition: values.clone() });
+                files.push(FileRef { bucket: bucket.to_string(), key: o.key, size: o.size, etag: o.etag, partition: values.clone() });
             }
         }
         Ok(files)
@@ -1815,7 +1818,7 @@ fn binary(l: Typed, op: &Bin, r: Typed) -> SqlResult<Typed> {
                 Bin::Minus => l.e - r.e,
                 Bin::Multiply => l.e * r.e,
                 Bin::Divide if int => crate::func::trunc_div(l.e, r.e, &ty),
-                Bin::Divide => l.e.cast(DataType::Float64) / r.e.cast(DataType::Float64),
+                Bin::Divide => crate::func::float_div(l.e, r.e),
                 _ if int => {
                     let q = crate::func::trunc_div(l.e.clone(), r.e.clone(), &ty);
                     l.e - r.e * q

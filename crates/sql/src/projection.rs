@@ -181,37 +181,25 @@ pub fn format_joda(ms: i64, fmt: &str) -> String {
     let rem = ms.rem_euclid(86_400_000);
     let (y, mo, d) = timefmt::civil_from_days(days);
     let mut out = String::new();
-    let chars: Vec<char> = fmt.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\'' {
-            i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                out.push(chars[i]);
-                i += 1;
+    for t in timefmt::joda_tokens(fmt) {
+        match t {
+            timefmt::JodaToken::Literal(l) => out.push_str(&l),
+            timefmt::JodaToken::Field(c, n) => {
+                let v = match c {
+                    'y' | 'Y' => Some(if n == 2 { y % 100 } else { y }),
+                    'M' => Some(mo as i64),
+                    'd' => Some(d as i64),
+                    'H' => Some(rem / 3_600_000),
+                    'm' => Some(rem / 60_000 % 60),
+                    's' => Some(rem / 1000 % 60),
+                    _ => None,
+                };
+                match v {
+                    Some(v) => out.push_str(&format!("{v:0n$}")),
+                    None => (0..n).for_each(|_| out.push(c)),
+                }
             }
-            i += 1;
-            continue;
         }
-        let mut n = 1;
-        while i + n < chars.len() && chars[i + n] == c {
-            n += 1;
-        }
-        let v = match c {
-            'y' | 'Y' => Some(if n == 2 { y % 100 } else { y }),
-            'M' => Some(mo as i64),
-            'd' => Some(d as i64),
-            'H' => Some(rem / 3_600_000),
-            'm' => Some(rem / 60_000 % 60),
-            's' => Some(rem / 1000 % 60),
-            _ => None,
-        };
-        match v {
-            Some(v) => out.push_str(&format!("{v:0n$}")),
-            None => (0..n).for_each(|_| out.push(c)),
-        }
-        i += n;
     }
     out
 }

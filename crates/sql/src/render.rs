@@ -10,6 +10,16 @@ use crate::types::SqlType;
 
 /// Java's `Double.toString`: plain between 1e-3 and 1e7, `1.0E7` style outside.
 pub fn java_double(f: f64) -> String {
+    java_style(f, format!("{f}"), format!("{f:e}"))
+}
+
+/// Java's `Float.toString` (the shortest digits of the f32, not of its f64 widening).
+fn java_float(f: f32) -> String {
+    java_style(f as f64, format!("{f}"), format!("{f:e}"))
+}
+
+/// Java's number layout around Rust's shortest digits (`plain` and `sci` of the same value).
+fn java_style(f: f64, plain: String, sci: String) -> String {
     if f.is_nan() {
         return "NaN".into();
     }
@@ -19,32 +29,12 @@ pub fn java_double(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
     }
-    let a = f.abs();
-    if (1e-3..1e7).contains(&a) {
-        let s = format!("{f}");
-        if s.contains('.') { s } else { format!("{s}.0") }
-    } else {
-        let s = format!("{f:e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let m = if m.contains('.') { m.to_string() } else { format!("{m}.0") };
-        format!("{m}E{e}")
+    if (1e-3..1e7).contains(&f.abs()) {
+        return if plain.contains('.') { plain } else { format!("{plain}.0") };
     }
-}
-
-fn java_float(f: f32) -> String {
-    if !f.is_finite() || f == 0.0 {
-        return java_double(f as f64);
-    }
-    let a = f.abs();
-    if (1e-3..1e7).contains(&a) {
-        let s = format!("{f}");
-        if s.contains('.') { s } else { format!("{s}.0") }
-    } else {
-        let s = format!("{f:e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let m = if m.contains('.') { m.to_string() } else { format!("{m}.0") };
-        format!("{m}E{e}")
-    }
+    let (m, e) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let m = if m.contains('.') { m.to_string() } else { format!("{m}.0") };
+    format!("{m}E{e}")
 }
 
 /// One cell as Athena prints it; `None` is SQL NULL.

@@ -27,6 +27,8 @@ pub struct FileRef {
     pub bucket: String,
     pub key: String,
     pub size: u64,
+    /// The object's ETag: cached columns are valid only for the same bytes.
+    pub etag: String,
     /// The partition's values, in partition-key order (empty for unpartitioned tables).
     pub partition: Vec<String>,
 }
@@ -44,11 +46,21 @@ pub fn read_table(ctx: &dyn Context, table: &TableDef, proj: &Projection, files:
         return Err(SqlError::unsupported(format!("Tables with SerDe '{s}'")));
     }
     let opts = Options::of(table, proj);
+    let cache = ctx.scan_cache();
+    let signature = format!("{:?}|{:?}|{:?}", table.format(), table.serde_params, table.params.get("skip.header.line.count"));
     let frames: Vec<SqlResult<DataFrame>> = files
         .par_iter()
         .map(|f| {
+            let keys: Vec<String> = proj.columns.iter().map(|(n, t)| cache_key(f, &signature, n, t)).collect();
+            let rows_key = cache_key(f, &signature, "#rows", &SqlType::BigInt);
+            if let Some(df) = cache.and_then(|c| c.frame(&keys, &rows_key, proj)) {
+                return add_partition_columns(df, proj, &f.partition);
+            }
             let bytes = ctx.get_object(&f.bucket, &f.key).map_err(|e| SqlError::new("HIVE_CANNOT_OPEN_SPLIT", format!("Error opening Hive split s3://{}/{}: {e}", f.bucket, f.key)))?;
             let df = read_one(&format, &opts, proj, &bytes, &f.key)?;
+            if let Some(c) = cache {
+                c.store(&keys, &rows_key, &df);
+            }
             add_partition_columns(df, proj, &f.partition)
         })
         .collect();
@@ -62,6 +74,78 @@ pub fn read_table(ctx: &dyn Context, table: &TableDef, proj: &Projection, files:
     }
     out.rechunk_mut();
     Ok(out)
+}
+
+fn cache_key(f: &FileRef, signature: &str, column: &str, ty: &SqlType) -> String {
+    format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{signature}\u{0}{column}\u{0}{}", f.bucket, f.key, f.etag, f.size, ty.display())
+}
+
+/// Columns decoded from objects, kept between queries: keyed by the object's bucket, key, ETag
+/// and size, the table's format settings, and the column's name and type, so an entry is only
+/// ever used for the very bytes and decoding it came from. Least recently used entries go first
+/// once `capacity` bytes are held.
+pub struct ScanCache {
+    inner: std::sync::Mutex<CacheInner>,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    entries: std::collections::HashMap<String, (Series, usize, u64)>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl ScanCache {
+    /// A cache holding at most `capacity` bytes of decoded columns.
+    pub fn new(capacity: usize) -> ScanCache {
+        ScanCache { inner: std::sync::Mutex::new(CacheInner::default()), capacity }
+    }
+
+    /// The file's projected columns, if every one (and its row count) is cached.
+    fn frame(&self, keys: &[String], rows_key: &str, proj: &Projection) -> Option<DataFrame> {
+        let mut g = self.inner.lock().ok()?;
+        g.tick += 1;
+        let tick = g.tick;
+        let rows = g.entries.get_mut(rows_key).map(|e| {
+            e.2 = tick;
+            e.0.u64().ok().and_then(|c| c.get(0)).unwrap_or(0) as usize
+        })?;
+        let mut cols = Vec::with_capacity(keys.len());
+        for (k, (n, _)) in keys.iter().zip(&proj.columns) {
+            let e = g.entries.get_mut(k)?;
+            e.2 = tick;
+            cols.push(Column::from(e.0.clone().with_name(n.as_str().into())));
+        }
+        DataFrame::new(rows, cols).ok()
+    }
+
+    /// Keeps a decoded file's columns.
+    fn store(&self, keys: &[String], rows_key: &str, df: &DataFrame) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        let put = |g: &mut CacheInner, k: &str, s: Series| {
+            let size = s.estimated_size() + k.len();
+            if size > self.capacity {
+                return;
+            }
+            g.tick += 1;
+            let t = g.tick;
+            if let Some(old) = g.entries.insert(k.to_string(), (s, size, t)) {
+                g.bytes -= old.1;
+            }
+            g.bytes += size;
+            while g.bytes > self.capacity {
+                let Some(victim) = g.entries.iter().min_by_key(|(_, v)| v.2).map(|(k, _)| k.clone()) else { break };
+                if let Some(v) = g.entries.remove(&victim) {
+                    g.bytes -= v.1;
+                }
+            }
+        };
+        put(&mut g, rows_key, Series::new("rows".into(), [df.height() as u64]));
+        for (k, c) in keys.iter().zip(df.columns()) {
+            put(&mut g, k, c.as_materialized_series().clone());
+        }
+    }
 }
 
 /// A frame with the projection's schema and no rows.
@@ -149,12 +233,27 @@ fn read_one(format: &Format, o: &Options, proj: &Projection, raw: &[u8], key: &s
     let data = decompress(raw, key)?;
     let mut builders: Vec<Builder> = proj.columns.iter().map(|(_, t)| Builder::new(t)).collect();
     let mut lines = data.split(|&b| b == b'\n').skip(o.skip_header);
+    let mut rows = 0usize;
     match format {
         Format::Json => {
             let mut slots: Vec<Option<Value>> = vec![None; proj.columns.len()];
+            let mut spans: Vec<Option<(usize, usize)>> = vec![None; proj.columns.len()];
+            let keys: Vec<&[u8]> = o.json_keys.iter().map(|k| k.as_bytes()).collect();
             for line in lines.by_ref() {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                // Fast path: find the wanted values' spans without building the object.
+                spans.iter_mut().for_each(|s| *s = None);
+                rows += 1;
+                if fast_line(line, &keys, o.case_insensitive, &mut spans).is_some() {
+                    for ((b, span), (_, ty)) in builders.iter_mut().zip(&spans).zip(&proj.columns) {
+                        match span {
+                            Some((st, en)) => b.push_raw(&line[*st..*en], ty),
+                            None => b.push_null(),
+                        }
+                    }
                     continue;
                 }
                 slots.iter_mut().for_each(|s| *s = None);
@@ -181,6 +280,7 @@ fn read_one(format: &Format, o: &Options, proj: &Projection, raw: &[u8], key: &s
                 if line.is_empty() {
                     continue;
                 }
+                rows += 1;
                 let text = String::from_utf8_lossy(line);
                 fields.clear();
                 if csv {
@@ -207,7 +307,6 @@ fn read_one(format: &Format, o: &Options, proj: &Projection, raw: &[u8], key: &s
         .collect::<SqlResult<Vec<_>>>()?;
     if cols.is_empty() {
         // No data column needed (count(*), partition columns only): keep the row count.
-        let rows = data.split(|&b| b == b'\n').skip(o.skip_header).filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count();
         return DataFrame::new(rows, vec![]).map_err(crate::error::from_polars);
     }
     DataFrame::new_infer_height(cols).map_err(crate::error::from_polars)
@@ -257,6 +356,108 @@ fn split_csv(line: &str, sep: char, quote: char, esc: char, out: &mut Vec<String
         }
     }
     out.push(cur);
+}
+
+/// Finds, in one NDJSON line, the byte spans of the values of `keys` (first occurrence wins)
+/// without building anything. `None` when the line is not a plain object this scanner reads
+/// (escaped keys, malformed text): the caller then parses the line with serde_json.
+fn fast_line(line: &[u8], keys: &[&[u8]], ci: bool, spans: &mut [Option<(usize, usize)>]) -> Option<()> {
+    let n = line.len();
+    let ws = |mut i: usize| {
+        while i < n && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = ws(0);
+    if line.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(i + 1);
+    if line.get(i) == Some(&b'}') {
+        return (ws(i + 1) == n).then_some(());
+    }
+    loop {
+        if line.get(i) != Some(&b'"') {
+            return None;
+        }
+        let kend = memchr::memchr2(b'"', b'\\', &line[i + 1..])? + i + 1;
+        if line[kend] != b'"' {
+            return None;
+        }
+        let key = &line[i + 1..kend];
+        i = ws(kend + 1);
+        if line.get(i) != Some(&b':') {
+            return None;
+        }
+        let vstart = ws(i + 1);
+        let vend = skip_value(line, vstart)?;
+        let slot = keys.iter().position(|k| if ci { k.eq_ignore_ascii_case(key) } else { *k == key });
+        if let Some(s) = slot
+            && spans[s].is_none()
+        {
+            spans[s] = Some((vstart, vend));
+        }
+        i = ws(vend);
+        match line.get(i) {
+            Some(b',') => i = ws(i + 1),
+            Some(b'}') => return (ws(i + 1) == n).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// The end of the JSON value starting at `i`.
+fn skip_value(line: &[u8], i: usize) -> Option<usize> {
+    match *line.get(i)? {
+        b'"' => skip_string(line, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < line.len() {
+                match line[j] {
+                    b'"' => {
+                        j = skip_string(line, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let mut j = i;
+            while j < line.len() && !matches!(line[j], b',' | b'}' | b']') && !line[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let tok = &line[i..j];
+            let ok = tok == b"true" || tok == b"false" || tok == b"null" || (!tok.is_empty() && tok.iter().all(|c| c.is_ascii_digit() || b"+-.eE".contains(c)));
+            ok.then_some(j)
+        }
+    }
+}
+
+/// The end (past the closing quote) of the JSON string starting at `i`.
+fn skip_string(line: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        let k = memchr::memchr2(b'"', b'\\', &line[j..])? + j;
+        if line[k] == b'"' {
+            return Some(k + 1);
+        }
+        j = k + 2;
+        if j > line.len() {
+            return None;
+        }
+    }
 }
 
 /// Deserializes one JSON object line, keeping only the values of wanted keys.
@@ -319,7 +520,7 @@ pub enum Builder {
     Bool(Vec<Option<bool>>),
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
-    Str(Vec<Option<String>>),
+    Str(StringChunkedBuilder),
     Date(Vec<Option<i32>>),
     Ts(Vec<Option<i64>>),
     Nested(Vec<Option<Value>>),
@@ -335,7 +536,7 @@ impl Builder {
             Date => Builder::Date(Vec::new()),
             Timestamp | TimestampTz => Builder::Ts(Vec::new()),
             Array(_) | Map(..) | Row(_) => Builder::Nested(Vec::new()),
-            _ => Builder::Str(Vec::new()),
+            _ => Builder::Str(StringChunkedBuilder::new(PlSmallStr::EMPTY, 1024)),
         }
     }
 
@@ -344,7 +545,7 @@ impl Builder {
             Builder::Bool(v) => v.push(None),
             Builder::Int(v) => v.push(None),
             Builder::Float(v) => v.push(None),
-            Builder::Str(v) => v.push(None),
+            Builder::Str(v) => v.append_null(),
             Builder::Date(v) => v.push(None),
             Builder::Ts(v) => v.push(None),
             Builder::Nested(v) => v.push(None),
@@ -357,10 +558,44 @@ impl Builder {
             Builder::Bool(v) => v.push(parse_bool(s)),
             Builder::Int(v) => v.push(s.trim().parse::<i64>().ok().or_else(|| s.trim().parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64))),
             Builder::Float(v) => v.push(s.trim().parse().ok()),
-            Builder::Str(v) => v.push(Some(s.to_string())),
+            Builder::Str(v) => v.append_value(s),
             Builder::Date(v) => v.push(timefmt::parse_date(s)),
             Builder::Ts(v) => v.push(timefmt::parse_timestamp(s).or_else(|| s.trim().parse::<i64>().ok())),
             Builder::Nested(v) => v.push(serde_json::from_str(s).ok()),
+        }
+    }
+
+    /// A JSON value's raw text (from the fast path), coerced like [`Builder::push_json`].
+    pub fn push_raw(&mut self, raw: &[u8], ty: &SqlType) {
+        match raw.first() {
+            None => self.push_null(),
+            Some(b'"') if !raw.contains(&b'\\') => match std::str::from_utf8(&raw[1..raw.len().saturating_sub(1)]) {
+                Ok(s) => {
+                    if let Builder::Nested(v) = self {
+                        v.push(Some(Value::String(s.to_string())));
+                    } else {
+                        self.push_str(s, ty);
+                    }
+                }
+                Err(_) => self.push_null(),
+            },
+            Some(b'n') => self.push_null(),
+            Some(b't' | b'f') if !matches!(self, Builder::Nested(_)) => match self {
+                Builder::Bool(v) => v.push(Some(raw[0] == b't')),
+                Builder::Str(v) => v.append_value(if raw[0] == b't' { "true" } else { "false" }),
+                b => b.push_null(),
+            },
+            Some(c) if (c.is_ascii_digit() || *c == b'-') && !matches!(self, Builder::Nested(_)) => {
+                let text = std::str::from_utf8(raw).unwrap_or("");
+                match self {
+                    Builder::Int(v) => v.push(text.parse::<i64>().ok().or_else(|| text.parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64))),
+                    Builder::Float(v) => v.push(text.parse().ok()),
+                    Builder::Str(v) => v.append_value(text),
+                    Builder::Ts(v) => v.push(text.parse::<i64>().ok()),
+                    b => b.push_null(),
+                }
+            }
+            _ => self.push_json(serde_json::from_slice(raw).ok(), ty),
         }
     }
 
@@ -375,7 +610,7 @@ impl Builder {
             (Builder::Bool(v), Value::Bool(x)) => v.push(Some(x)),
             (Builder::Int(v), Value::Number(n)) => v.push(n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))),
             (Builder::Float(v), Value::Number(n)) => v.push(n.as_f64()),
-            (Builder::Str(v), x) => v.push(Some(x.to_string())),
+            (Builder::Str(v), x) => v.append_value(x.to_string()),
             (Builder::Ts(v), Value::Number(n)) => v.push(n.as_i64()),
             (b, _) => b.push_null(),
         }
@@ -388,7 +623,7 @@ impl Builder {
             Builder::Bool(v) => Series::new(n, v),
             Builder::Int(v) => Series::new(n, v),
             Builder::Float(v) => Series::new(n, v),
-            Builder::Str(v) => Series::new(n, v),
+            Builder::Str(v) => v.finish().with_name(n).into_series(),
             Builder::Date(v) => Int32Chunked::from_iter_options(n, v.into_iter()).into_date().into_series(),
             Builder::Ts(v) => Int64Chunked::from_iter_options(n, v.into_iter()).into_datetime(TimeUnit::Milliseconds, None).into_series(),
             Builder::Nested(v) => return nested_series(name, v.into_iter().map(|x| x.map(std::borrow::Cow::Owned)).collect(), ty),

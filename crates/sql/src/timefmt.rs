@@ -142,6 +142,36 @@ pub fn format_timestamp(ms: i64) -> String {
     format!("{} {h:02}:{mi:02}:{s:02}.{f:03}", format_date(days))
 }
 
+/// A piece of a Joda-Time pattern: literal text, or a letter repeated `n` times.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JodaToken {
+    Literal(String),
+    Field(char, usize),
+}
+
+/// Splits a Joda-Time pattern (`yyyy-MM-dd'T'HH`) into literals and letter runs.
+pub fn joda_tokens(fmt: &str) -> Vec<JodaToken> {
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let end = chars[i + 1..].iter().position(|&x| x == '\'').map_or(chars.len(), |p| i + 1 + p);
+            out.push(JodaToken::Literal(chars[i + 1..end].iter().collect()));
+            i = end + 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        out.push(if c.is_ascii_alphabetic() { JodaToken::Field(c, n) } else { JodaToken::Literal(chars[i..i + n].iter().collect()) });
+        i += n;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

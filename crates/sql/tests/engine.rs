@@ -6,12 +6,13 @@ use std::io::Write;
 
 use bytes::Bytes;
 use firelocal_sql::catalog::serde_names;
-use firelocal_sql::{ColumnDef, Context, PartitionDef, TableDef, run_query};
+use firelocal_sql::{ColumnDef, Context, ObjectInfo, PartitionDef, TableDef, run_query};
 
 struct Mem {
     tables: Vec<TableDef>,
     parts: BTreeMap<String, Vec<PartitionDef>>,
     objects: BTreeMap<(String, String), Bytes>,
+    cache: firelocal_sql::scan::ScanCache,
 }
 
 impl Context for Mem {
@@ -24,8 +25,11 @@ impl Context for Mem {
     fn partitions(&self, _d: &str, n: &str) -> Result<Vec<PartitionDef>, String> {
         Ok(self.parts.get(n).cloned().unwrap_or_default())
     }
-    fn list_objects(&self, b: &str, p: &str) -> Result<Vec<(String, u64)>, String> {
-        Ok(self.objects.iter().filter(|((bb, k), _)| bb == b && k.starts_with(p)).map(|((_, k), v)| (k.clone(), v.len() as u64)).collect())
+    fn list_objects(&self, b: &str, p: &str) -> Result<Vec<ObjectInfo>, String> {
+        Ok(self.objects.iter().filter(|((bb, k), _)| bb == b && k.starts_with(p)).map(|((_, k), v)| ObjectInfo { key: k.clone(), size: v.len() as u64, etag: format!("{}", v.len()) }).collect())
+    }
+    fn scan_cache(&self) -> Option<&firelocal_sql::scan::ScanCache> {
+        Some(&self.cache)
     }
     fn get_object(&self, b: &str, k: &str) -> Result<Bytes, String> {
         self.objects.get(&(b.to_string(), k.to_string())).cloned().ok_or_else(|| "NoSuchKey".into())
@@ -66,7 +70,7 @@ fn fixture() -> Mem {
             PartitionDef { values: vec!["2023-11-17".into()], location: "s3://b/events/dt=2023-11-17/".into() },
         ],
     );
-    Mem { tables: vec![clicks], parts, objects }
+    Mem { tables: vec![clicks], parts, objects, cache: firelocal_sql::scan::ScanCache::new(64 << 20) }
 }
 
 fn rows(m: &Mem, sql: &str) -> Vec<Vec<String>> {
@@ -104,6 +108,9 @@ fn seed_queries() {
 #[test]
 fn semantics() {
     let m = fixture();
+    // Twice: the second run reads the scan cache.
+    assert_eq!(one(&m, "SELECT sum(time_spent), count(*) FROM clicks"), "20|5");
+    assert_eq!(one(&m, "SELECT sum(time_spent), count(*) FROM clicks"), "20|5");
     assert_eq!(one(&m, "SELECT sum(time_spent), avg(time_spent), min(ts), max(price) FROM clicks"), "20|4.0|2023-11-16 10:00:00.000|4.0");
     assert_eq!(one(&m, "SELECT 7 / 2, -7 / 2, 7 % 3, -7 % 3, 7.0 / 2"), "3|-3|1|-1|3.5");
     assert_eq!(one(&m, "SELECT sum(price) FROM clicks WHERE price IS NULL"), "NULL");
@@ -156,4 +163,12 @@ fn errors_are_athenas() {
 fn substr_edges() {
     let m = fixture();
     assert_eq!(one(&m, "SELECT substr('abc', -2), substr('a', -2), substr('abc', 2), substr('abc', 1, 2), substr('abc', 0)"), "bc||bc|ab|");
+}
+
+#[test]
+fn double_division_is_ieee() {
+    let m = fixture();
+    let r = rows(&m, "SELECT CAST(time_spent AS double) / 10 FROM clicks ORDER BY 1");
+    assert_eq!(r, vec![vec!["-0.3"], vec!["0.1"], vec!["0.5"], vec!["0.7"], vec!["1.0"]]);
+    assert!(err(&m, "SELECT time_spent / 0 FROM clicks").starts_with("DIVISION_BY_ZERO"));
 }

@@ -179,19 +179,11 @@ pub struct Civil {
     pub day_of_year: u32,
 }
 
-/// Converts epoch milliseconds to a UTC civil date (Howard Hinnant's days-to-civil algorithm).
+/// Converts epoch milliseconds to a UTC civil date.
 pub fn civil(ms: i64) -> Civil {
     let days = ms.div_euclid(86_400_000);
     let rem = ms.rem_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = firelocal_sql::timefmt::civil_from_days(days);
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     const CUM: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
     let day_of_year = CUM[(month - 1) as usize] + day + u32::from(leap && month > 2);

@@ -5,7 +5,8 @@
 use bytes::Bytes;
 use firelocal_sql::catalog::{ColumnDef, TableDef, serde_names, split_s3};
 use firelocal_sql::ddl::{PartitionSpec, Statement, TableName};
-use firelocal_sql::{Context, PartitionDef, ResultColumn, SqlError, SqlType};
+use firelocal_sql::scan::ScanCache;
+use firelocal_sql::{Context, ObjectInfo, PartitionDef, ResultColumn, SqlError, SqlType};
 use serde_json::{Value, json};
 
 use crate::services::glue::Glue;
@@ -33,12 +34,15 @@ pub struct Env<'a> {
     /// The output location prefix (`s3://bucket/prefix/`), for CTAS tables without a location.
     pub output_prefix: Option<String>,
     pub now_ms: i64,
+    /// Decoded columns kept between queries.
+    pub cache: Option<&'a ScanCache>,
 }
 
 /// The engine's view of the catalog and objects.
 pub struct Catalog<'a> {
     pub glue: &'a Glue,
     pub s3: &'a S3,
+    pub cache: Option<&'a ScanCache>,
 }
 
 impl Context for Catalog<'_> {
@@ -51,7 +55,7 @@ impl Context for Catalog<'_> {
     fn partitions(&self, database: &str, name: &str) -> Result<Vec<PartitionDef>, String> {
         self.glue.partition_defs(database, name).map_err(|e| e.to_aws().message)
     }
-    fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, String> {
+    fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, String> {
         let mut out = Vec::new();
         let mut after: Vec<u8> = Vec::new();
         loop {
@@ -60,7 +64,7 @@ impl Context for Catalog<'_> {
             if let Some(last) = page.last() {
                 after = last.key.as_bytes().to_vec();
             }
-            out.extend(page.into_iter().map(|o| (o.key, o.size)));
+            out.extend(page.into_iter().map(|o| ObjectInfo { key: o.key, size: o.size, etag: o.etag }));
             if n < 1000 {
                 return Ok(out);
             }
@@ -69,6 +73,9 @@ impl Context for Catalog<'_> {
     fn get_object(&self, bucket: &str, key: &str) -> Result<Bytes, String> {
         let obj = self.s3.store.object(bucket, key).map_err(|e| format!("{e:?}"))?;
         self.s3.store.read_data(&obj.data, None).map_err(|e| format!("{e:?}"))
+    }
+    fn scan_cache(&self) -> Option<&ScanCache> {
+        self.cache
     }
 }
 
@@ -111,7 +118,7 @@ impl Env<'_> {
 
     /// Runs one parsed statement.
     pub fn run(&self, stmt: Statement, sql: &str) -> Result<Outcome, SqlError> {
-        let ctx = Catalog { glue: self.glue, s3: self.s3 };
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
         match stmt {
             Statement::Query(q) => {
                 let r = firelocal_sql::run_query(&q, &self.database, &ctx, self.now_ms)?;
@@ -232,7 +239,7 @@ impl Env<'_> {
 
     fn create_view(&self, name: &TableName, or_replace: bool, query: &str) -> Result<Outcome, SqlError> {
         let db = self.db_of(name);
-        let ctx = Catalog { glue: self.glue, s3: self.s3 };
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
         // Planning the view checks it and gives its columns, as Athena does.
         let r = firelocal_sql::run_query(&format!("SELECT * FROM ({query}) LIMIT 0"), &db, &ctx, self.now_ms)?;
         let columns: Vec<ColumnDef> = r.columns.iter().map(|c| ColumnDef { name: c.name.clone(), type_name: c.ty.hive_name(), comment: None }).collect();
@@ -264,8 +271,8 @@ impl Env<'_> {
             return Ok(Outcome::default());
         }
         let Some((bucket, prefix)) = split_s3(&t.location) else { return Err(failed(format!("Invalid table location {}", t.location))) };
-        let ctx = Catalog { glue: self.glue, s3: self.s3 };
-        let keys: Vec<String> = ctx.list_objects(bucket, prefix).map_err(|e| SqlError::new("HIVE_FILESYSTEM_ERROR", e))?.into_iter().map(|(k, _)| k).collect();
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
+        let keys: Vec<String> = ctx.list_objects(bucket, prefix).map_err(|e| SqlError::new("HIVE_FILESYSTEM_ERROR", e))?.into_iter().map(|o| o.key).collect();
         let names: Vec<String> = t.partition_keys.iter().map(|c| c.name.clone()).collect();
         let found = firelocal_sql::discover_partitions(&t.location, &names, &keys);
         let existing: std::collections::HashSet<Vec<String>> = self.glue.partition_defs(&t.database, &t.name).map_err(glue_err)?.into_iter().map(|p| p.values).collect();
@@ -317,7 +324,7 @@ impl Env<'_> {
         };
         let location = if location.ends_with('/') { location } else { format!("{location}/") };
         let Some((bucket, prefix)) = split_s3(&location) else { return Err(SqlError::new("INVALID_TABLE_PROPERTY", format!("Invalid external_location {location}"))) };
-        let ctx = Catalog { glue: self.glue, s3: self.s3 };
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
         if !ctx.list_objects(bucket, prefix).map_err(|e| SqlError::new("HIVE_PATH_ALREADY_EXISTS", e))?.is_empty() {
             return Err(SqlError::new("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{db}.{}' already exists: {location}", name.name)));
         }

@@ -87,6 +87,8 @@ pub struct Athena {
     executions: Mutex<Executions>,
     workgroups: DocTable,
     named: DocTable,
+    /// Columns decoded from objects, reused by later queries while the objects are unchanged.
+    cache: firelocal_sql::scan::ScanCache,
 }
 
 #[derive(Default)]
@@ -115,13 +117,14 @@ fn error_type(code: &str) -> i64 {
 
 impl Athena {
     /// Opens Athena's stores; the `primary` workgroup always exists.
-    pub fn open(dir: &Path, persistent: bool, glue: Arc<Glue>, s3: Arc<S3>) -> AthenaResult<Athena> {
+    pub fn open(dir: &Path, persistent: bool, glue: Arc<Glue>, s3: Arc<S3>, scan_cache_bytes: usize) -> AthenaResult<Athena> {
         let a = Athena {
             glue,
             s3,
             executions: Mutex::new(Executions::default()),
             workgroups: DocTable::open(dir, persistent, "athena_workgroups")?,
             named: DocTable::open(dir, persistent, "athena_named_queries")?,
+            cache: firelocal_sql::scan::ScanCache::new(scan_cache_bytes),
         };
         if a.workgroup("primary")?.is_none() {
             a.workgroups.save("primary", "", &Self::workgroup_doc("primary", &json!({}), None))?;
@@ -243,7 +246,7 @@ impl Athena {
                 _ => return,
             }
         }
-        let env = Env { glue: &self.glue, s3: &self.s3, database: db.to_string(), query_id: id, output_prefix: Some(prefix.to_string()), now_ms: started };
+        let env = Env { glue: &self.glue, s3: &self.s3, database: db.to_string(), query_id: id, output_prefix: Some(prefix.to_string()), now_ms: started, cache: Some(&self.cache) };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.run(stmt, sql)))
             .unwrap_or_else(|_| Err(SqlError::new("GENERIC_INTERNAL_ERROR", "the query engine failed unexpectedly")));
         let result = result.and_then(|o| self.write_results(id, prefix, &o).map(|_| o));
