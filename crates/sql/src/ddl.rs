@@ -368,8 +368,7 @@ impl P {
 /// The text after the keyword at token `i`: the SELECT of a view or CTAS. Found by searching
 /// the source for the `AS` that starts the query.
 fn query_after_as(sql: &str) -> SqlResult<String> {
-    let lower = sql.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    let bytes = sql.as_bytes();
     let mut i = 0;
     let mut quote: Option<u8> = None;
     while i + 2 < bytes.len() {
@@ -377,11 +376,26 @@ fn query_after_as(sql: &str) -> SqlResult<String> {
         match quote {
             Some(q) if c == q => quote = None,
             Some(_) => {}
+            None if c == b'-' && bytes[i + 1] == b'-' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            None if c == b'/' && bytes[i + 1] == b'*' => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
             None if c == b'\'' || c == b'"' || c == b'`' => quote = Some(c),
-            None if lower[i..].starts_with("as")
-                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'_')
+            None if bytes[i..i + 2].eq_ignore_ascii_case(b"as")
+                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'_' && bytes[i - 1] < 0x80)
                 && !bytes[i + 2].is_ascii_alphanumeric()
-                && bytes[i + 2] != b'_' =>
+                && bytes[i + 2] != b'_'
+                && bytes[i + 2] < 0x80 =>
             {
                 let rest = sql[i + 2..].trim_start();
                 let head = rest.to_ascii_lowercase();
@@ -503,6 +517,7 @@ pub fn parse_statement(sql: &str) -> SqlResult<Statement> {
         }
         if p.kw("views") {
             let db = if p.kw("in") || p.kw("from") { Some(p.ident()?) } else { None };
+            p.done()?;
             return Ok(Statement::ShowViews { db });
         }
         if p.kw("partitions") {
@@ -683,6 +698,8 @@ mod tests {
         assert_eq!(properties.get("partitioned_by").map(String::as_str), Some("dt"));
         assert_eq!(query, "SELECT a AS b FROM t");
         assert!(matches!(parse_statement("CREATE OR REPLACE VIEW v AS SELECT 1"), Ok(Statement::CreateView { or_replace: true, .. })));
+        let v = parse_statement("CREATE VIEW vüe -- don't – comment\nAS SELECT 1");
+        assert!(matches!(&v, Ok(Statement::CreateView { query, .. }) if query == "SELECT 1"), "{v:?}");
         assert!(matches!(parse_statement("SHOW TABLES IN db 'cl*'"), Ok(Statement::ShowTables { .. })));
         assert!(matches!(parse_statement("DESCRIBE db.t"), Ok(Statement::Describe { .. })));
         assert!(parse_statement("INSERT INTO t VALUES (1)").is_err_and(|e| e.code == "NOT_SUPPORTED"));

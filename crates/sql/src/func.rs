@@ -153,7 +153,7 @@ pub fn trunc_div(a: Expr, b: Expr, ty: &SqlType) -> Expr {
     let out2 = out.clone();
     a.cast(DataType::Int64).map_many(
         move |c: &mut [Column]| {
-            let h = c[0].len().max(c[1].len());
+            let h = if c[0].is_empty() || c[1].is_empty() { 0 } else { c[0].len().max(c[1].len()) };
             let x = c[0].i64()?.clone();
             let y = c[1].cast(&DataType::Int64)?;
             let y = y.i64()?.clone();
@@ -178,7 +178,7 @@ pub fn trunc_div(a: Expr, b: Expr, ty: &SqlType) -> Expr {
 pub fn float_div(a: Expr, b: Expr) -> Expr {
     a.cast(DataType::Float64).map_many(
         |c: &mut [Column]| {
-            let h = c[0].len().max(c[1].len());
+            let h = if c[0].is_empty() || c[1].is_empty() { 0 } else { c[0].len().max(c[1].len()) };
             let x = c[0].f64()?.clone();
             let y = c[1].cast(&DataType::Float64)?;
             let y = y.f64()?.clone();
@@ -357,7 +357,14 @@ fn subscript_with(t: Typed, i: Typed, null_out_of_range: bool) -> SqlResult<Type
             if !i.ty.is_integer() {
                 return Err(SqlError::new("TYPE_MISMATCH", "Array subscript must be an integer"));
             }
-            Ok(Typed::new(t.e.list().get(i.e.cast(DataType::Int64) - lit(1i64), null_out_of_range), (**inner).clone()))
+            // 1-based; 0 (and, for [], negatives) is out of range; element_at counts negatives from the end.
+            let i = i.e.cast(DataType::Int64);
+            let idx = if null_out_of_range {
+                when(i.clone().gt(lit(0i64))).then(i.clone() - lit(1i64)).when(i.clone().lt(lit(0i64))).then(i).otherwise(lit(i64::MAX))
+            } else {
+                when(i.clone().gt(lit(0i64))).then(i - lit(1i64)).otherwise(lit(i64::MAX))
+            };
+            Ok(Typed::new(t.e.list().get(idx, null_out_of_range), (**inner).clone()))
         }
         SqlType::Map(k, v) => map_get(t.clone(), i.to(k), v),
         SqlType::Row(_) => Err(SqlError::unsupported("Row subscripts; use row.field")),
@@ -373,7 +380,7 @@ fn map_get(m: Typed, key: Typed, vty: &SqlType) -> SqlResult<Typed> {
             let maps = cols[0].list()?.clone();
             let keys = cols[1].cast(&DataType::String)?;
             let keys = keys.str()?.clone();
-            let n = maps.len().max(keys.len());
+            let n = if maps.is_empty() || keys.is_empty() { 0 } else { maps.len().max(keys.len()) };
             let mut vals: Vec<Option<AnyValue<'static>>> = Vec::with_capacity(n);
             for row in 0..n {
                 let k = keys.get(if keys.len() == 1 { 0 } else { row });
@@ -613,7 +620,7 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
             }
             vchar(text(0)?.map_many(
                 |c: &mut [Column]| {
-                    let h = c.iter().map(Column::len).max().unwrap_or(0);
+                    let h = if c.iter().any(|c| c.is_empty()) { 0 } else { c.iter().map(Column::len).max().unwrap_or(0) };
                     let s = c[0].str()?.clone();
                     let st = c[1].i64()?.clone();
                     let ln = if c.len() > 2 { Some(c[2].i64()?.clone()) } else { None };
@@ -643,6 +650,9 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
             if fill.is_empty() {
                 return Err(SqlError::at("INVALID_FUNCTION_ARGUMENT", pos, "Padding string must not be empty"));
             }
+            if size > 1 << 20 {
+                return Err(SqlError::at("INVALID_FUNCTION_ARGUMENT", pos, "Target length is too large for firelocal (at most 1048576)"));
+            }
             let left = name == "lpad";
             vchar(text(0)?.map(move |c| map_strings(c, |s| Some(pad(s, size, &fill, left))), |_, f| Ok(Field::new(f.name().clone(), DataType::String))))
         }
@@ -653,8 +663,16 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
         }
         "strpos" | "position" => {
             need(2, 2)?;
-            let found = text(0)?.str().find(lit(lit_str(1)?), true);
-            big(found.cast(DataType::Int64).fill_null(lit(-1i64)) + lit(1i64))
+            let needle = lit_str(1)?;
+            let e = text(0)?.map(
+                move |c| {
+                    let ca = c.str()?;
+                    let out: Int64Chunked = ca.iter().map(|s| s.map(|s| s.find(needle.as_str()).map_or(0, |b| s[..b].chars().count() as i64 + 1))).collect();
+                    Ok(out.with_name(c.name().clone()).into_column())
+                },
+                |_, f| Ok(Field::new(f.name().clone(), DataType::Int64)),
+            );
+            Typed::new(e, T::BigInt)
         }
         "starts_with" => boolean(text(0)?.str().starts_with(text(1)?)),
         "ends_with" => boolean(text(0)?.str().ends_with(text(1)?)),
@@ -665,7 +683,8 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
         "split_part" => {
             need(3, 3)?;
             let parts = text(0)?.str().split(lit(lit_str(1)?));
-            vchar(parts.list().get(int(2)? - lit(1i64), true))
+            let i = int(2)?;
+            vchar(parts.list().get(when(i.clone().gt(lit(0i64))).then(i - lit(1i64)).otherwise(lit(i64::MAX)), true))
         }
         "regexp_like" => {
             need(2, 2)?;
@@ -951,7 +970,7 @@ fn trino_substr(s: &str, start: i64, length: Option<i64>) -> String {
     }
     let from = if start > 0 { start - 1 } else { n + start };
     let to = match length {
-        Some(l) => (from + l).min(n),
+        Some(l) => from.saturating_add(l).min(n),
         None => n,
     };
     chars[from as usize..to as usize].iter().collect()

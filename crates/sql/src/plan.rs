@@ -263,6 +263,14 @@ pub fn fn_args(f: &ast::Function) -> SqlResult<(Vec<Option<SqlExpr>>, bool)> {
 impl<'a> Planner<'a> {
     pub fn new(ctx: &'a dyn Context, db: &str, sql: &str, now_ms: i64) -> Planner<'a> {
         let mut mentioned = HashSet::new();
+        // Quoted identifiers ("user-agent", `a.b`) count whole.
+        for q in ['"', '`'] {
+            for (i, part) in sql.split(q).enumerate() {
+                if i % 2 == 1 {
+                    mentioned.insert(part.to_ascii_lowercase());
+                }
+            }
+        }
         let mut word = String::new();
         for c in sql.chars().chain(std::iter::once(' ')) {
             if c.is_alphanumeric() || c == '_' {
@@ -423,8 +431,11 @@ impl<'a> Planner<'a> {
             LimitClause::OffsetCommaLimit { offset, limit } => (Some(const_int(limit)?), Some(const_int(offset)?)),
         };
         let off = off.unwrap_or(0);
+        if off < 0 || n.is_some_and(|n| n < 0) {
+            return Err(SqlError::syntax("LIMIT and OFFSET must not be negative"));
+        }
         Ok(match n {
-            Some(n) => lf.slice(off, n as IdxSize),
+            Some(n) => lf.slice(off, n.min(IdxSize::MAX as i64) as IdxSize),
             None if off > 0 => lf.slice(off, IdxSize::MAX),
             None => lf,
         })
@@ -774,6 +785,7 @@ impl<'a> Planner<'a> {
                     }
                 }
                 "first_value" => over(arg(0)?.e.first())?,
+                "last_value" if !has_order => over(arg(0)?.e.last())?,
                 "last_value" => peers(arg(0)?.e, self)?,
                 "count" if w.args.is_empty() => match w.preceding {
                     Some(n) => when(rn.clone().gt(lit(n + 1))).then(lit(n + 1)).otherwise(rn.clone()),
@@ -836,7 +848,10 @@ impl<'a> Planner<'a> {
     // ------------------------------------------------------------------ FROM
 
     fn table_with_joins(&mut self, t: &TableWithJoins, preds: &[SqlExpr]) -> SqlResult<Rel> {
-        let mut rel = self.factor(&t.relation, preds)?;
+        // A table that a RIGHT or FULL join null-extends cannot be pruned by WHERE conditions
+        // (`WHERE a.dt IS NULL` would keep nothing).
+        let nullable_left = t.joins.iter().any(|j| matches!(j.join_operator, JoinOperator::Right(_) | JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_)));
+        let mut rel = self.factor(&t.relation, if nullable_left { &[] } else { preds })?;
         for j in &t.joins {
             if let TableFactor::UNNEST { alias, array_exprs, with_offset, with_ordinality, .. } = &j.relation {
                 if !matches!(j.join_operator, JoinOperator::CrossJoin(_) | JoinOperator::Join(JoinConstraint::None) | JoinOperator::Inner(JoinConstraint::None)) {
@@ -973,10 +988,26 @@ impl<'a> Planner<'a> {
             }
             llf.cross_join(rlf, None)
         } else {
-            llf.join(rlf, lk, rk, JoinArgs::new(how).with_coalesce(JoinCoalesce::KeepColumns))
+            llf.join(rlf, lk, rk, JoinArgs::new(how.clone()).with_coalesce(JoinCoalesce::KeepColumns))
         };
         for p in post {
             lf = lf.filter(p);
+        }
+        let mut both = both;
+        if let JoinConstraint::Using(cols) = c {
+            // USING (k): k is one column, from the side that is never null-extended.
+            let names: Vec<String> = cols.iter().filter_map(|n| object_parts(n).last().map(lower)).collect();
+            let n_left = left.scope.cols.len();
+            let drop_right = how != JoinType::Right;
+            let mut i = 0;
+            both.cols.retain(|col| {
+                let from_right = i >= n_left;
+                i += 1;
+                !(names.contains(&col.name) && from_right == drop_right)
+            });
+            if how == JoinType::Full {
+                return Err(SqlError::unsupported("FULL JOIN ... USING"));
+            }
         }
         Ok(Rel { lf, scope: both })
     }
@@ -1339,10 +1370,16 @@ impl<'a> Planner<'a> {
                         let vals = vals.cast(&ty2.to_polars()).map_err(from_polars)?;
                         let has_null = vals.null_count() > 0;
                         let vals = vals.drop_nulls();
+                        let empty = vals.is_empty();
                         let found = x.clone().to(&ty2).e.is_in(lit(vals).implode(false), false);
                         // x IN (..., NULL) is NULL rather than false when x is not found.
                         let found = if has_null { when(found.clone()).then(lit(true)).otherwise(null_lit().cast(DataType::Boolean)) } else { found };
-                        when(x.e.is_null()).then(null_lit().cast(DataType::Boolean)).otherwise(found)
+                        if empty && !has_null {
+                            // x IN (empty) is FALSE even for a NULL x.
+                            lit(false)
+                        } else {
+                            when(x.e.is_null()).then(null_lit().cast(DataType::Boolean)).otherwise(found)
+                        }
                     }
                     _ => return Err(SqlError::unsupported("This IN form")),
                 };
@@ -1944,6 +1981,45 @@ fn trino_syntax_error(m: &str) -> SqlError {
     SqlError::at("SYNTAX_ERROR", pos, text)
 }
 
+/// Deeply nested or very long operator chains are refused before parsing: the planner (and
+/// dropping the tree) recurse once per level.
+fn check_complexity(sql: &str) -> SqlResult<()> {
+    const MAX: usize = 2000;
+    let (mut depth, mut max_depth, mut ops) = (0usize, 0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut word = String::new();
+    for c in sql.chars().chain(std::iter::once(' ')) {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c.to_ascii_lowercase());
+            continue;
+        }
+        if word == "and" || word == "or" {
+            ops += 1;
+        }
+        word.clear();
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' => {
+                depth += 1;
+                max_depth = max_depth.max(depth);
+            }
+            ')' => depth = depth.saturating_sub(1),
+            '+' | '-' | '*' | '/' | '%' | '|' | '=' | '<' | '>' => ops += 1,
+            _ => {}
+        }
+    }
+    if max_depth > 200 || ops > MAX * 5 {
+        return Err(SqlError::new("QUERY_TOO_COMPLEX", "Query is too complex for firelocal's Athena engine (nesting or operator count)"));
+    }
+    Ok(())
+}
+
 /// Parses a single query with the dialect closest to Trino's.
 pub fn parse_query(sql: &str) -> SqlResult<Box<Query>> {
     use sqlparser::tokenizer::{Token, Tokenizer};
@@ -1961,6 +2037,7 @@ pub fn parse_query(sql: &str) -> SqlResult<Box<Query>> {
             }
         }
     }
+    check_complexity(sql)?;
     let mut stmts = sqlparser::parser::Parser::parse_sql(&dialect, sql).map_err(|e| trino_syntax_error(&e.to_string()))?;
     if stmts.len() != 1 {
         return Err(SqlError::syntax("Expected exactly one statement"));

@@ -30,7 +30,7 @@ pub fn partitions(t: &TableDef, keys: &[(String, SqlType)], preds: &[SqlExpr], q
                 let (a, b) = range.split_once(',').ok_or_else(|| bad(k, "range"))?;
                 let (a, b): (i64, i64) = (a.trim().parse().map_err(|_| bad(k, "range"))?, b.trim().parse().map_err(|_| bad(k, "range"))?);
                 let step: i64 = prop(k, "interval").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
-                let digits: usize = prop(k, "digits").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let digits: usize = prop(k, "digits").and_then(|v| v.parse().ok()).unwrap_or(0).min(64);
                 let mut v = Vec::new();
                 let mut i = a;
                 while i <= b && v.len() < MAX_PARTITIONS {

@@ -47,7 +47,8 @@ pub fn read_table(ctx: &dyn Context, table: &TableDef, proj: &Projection, files:
     }
     let opts = Options::of(table, proj);
     let cache = ctx.scan_cache();
-    let signature = format!("{:?}|{:?}|{:?}", table.format(), table.serde_params, table.params.get("skip.header.line.count"));
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    let signature = format!("{:?}|{:?}|{:?}|{}", table.format(), table.serde_params, table.params.get("skip.header.line.count"), names.join(","));
     let frames: Vec<SqlResult<DataFrame>> = files
         .par_iter()
         .map(|f| {
@@ -232,7 +233,7 @@ fn read_one(format: &Format, o: &Options, proj: &Projection, raw: &[u8], key: &s
     }
     let data = decompress(raw, key)?;
     let mut builders: Vec<Builder> = proj.columns.iter().map(|(_, t)| Builder::new(t)).collect();
-    let mut lines = data.split(|&b| b == b'\n').skip(o.skip_header);
+    let mut lines = Lines { data: &data, pos: 0 }.skip(o.skip_header);
     let mut rows = 0usize;
     match format {
         Format::Json => {
@@ -330,6 +331,29 @@ fn read_parquet(raw: &[u8], proj: &Projection, key: &str) -> SqlResult<DataFrame
         return DataFrame::new(h, vec![]).map_err(crate::error::from_polars);
     }
     DataFrame::new_infer_height(cols).map_err(crate::error::from_polars)
+}
+
+/// The lines of a text object (as `split(b'\n')` would give them), found with memchr.
+struct Lines<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.data.get(self.pos..)?;
+        match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                self.pos += i + 1;
+                Some(&rest[..i])
+            }
+            None => {
+                self.pos = self.data.len() + 1;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// OpenCSVSerde's split: separator, quote and escape characters.
@@ -726,6 +750,15 @@ mod tests {
         let b: Vec<Option<String>> = df.column("b").and_then(|c| c.str().map(|x| x.iter().map(|s| s.map(str::to_string)).collect())).unwrap_or_default();
         assert_eq!(b, vec![Some("x".into()), None, Some("5".into())]);
         assert!(read_one(&Format::Json, &o, &p, b"not json\n", "k").is_err_and(|e| e.code == "HIVE_CURSOR_ERROR"));
+    }
+
+    #[test]
+    fn lines_split_like_split() {
+        for data in [&b"a\nb\n"[..], b"a\n\nb", b"", b"\n", b"x"] {
+            let ours: Vec<&[u8]> = Lines { data, pos: 0 }.collect();
+            let theirs: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+            assert_eq!(ours, theirs);
+        }
     }
 
     #[test]

@@ -38,6 +38,9 @@ impl SqlType {
     /// Parses a Hive DDL type (`string`, `int`, `decimal(10,2)`, `array<string>`,
     /// `map<string,int>`, `struct<a:int,b:string>`), case-insensitively.
     pub fn parse_hive(s: &str) -> SqlResult<SqlType> {
+        if s.bytes().filter(|&c| c == b'<').count() > 32 {
+            return Err(SqlError::new("INVALID_COLUMN_TYPE", "Type nesting is too deep (at most 32 levels)"));
+        }
         let mut p = TypeParser { s: s.as_bytes(), i: 0, src: s };
         let t = p.parse()?;
         p.ws();

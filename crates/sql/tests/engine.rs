@@ -172,3 +172,26 @@ fn double_division_is_ieee() {
     assert_eq!(r, vec![vec!["-0.3"], vec!["0.1"], vec!["0.5"], vec!["0.7"], vec!["1.0"]]);
     assert!(err(&m, "SELECT time_spent / 0 FROM clicks").starts_with("DIVISION_BY_ZERO"));
 }
+
+#[test]
+fn review_edges() {
+    let m = fixture();
+    // Functions over a column and a constant on no rows.
+    assert_eq!(rows(&m, "SELECT time_spent / 2, CAST(time_spent AS double) / 2, substr(element_clicked, 1, 2) FROM clicks WHERE 1 = 0").len(), 0);
+    // strpos is literal and counts characters; NULL stays NULL.
+    assert_eq!(one(&m, "SELECT strpos('abc', '.'), strpos('héllo', 'l'), strpos(NULL, 'a'), strpos('a(b', '(')"), "0|3|NULL|2");
+    // Subscripts are 1-based; element_at counts negatives from the end.
+    assert_eq!(one(&m, "SELECT element_at(ARRAY[1, 2, 3], -1), element_at(ARRAY[1, 2, 3], 5)"), "3|NULL");
+    assert!(err(&m, "SELECT ARRAY[1, 2, 3][0]").contains("Array subscript"));
+    // NOT IN over an empty subquery keeps NULLs.
+    assert_eq!(one(&m, "SELECT count(*) FROM clicks WHERE user_id NOT IN (SELECT user_id FROM clicks WHERE 1 = 0)"), "5");
+    // USING makes one column.
+    assert_eq!(one(&m, "SELECT count(user_id) FROM clicks a JOIN (SELECT DISTINCT user_id FROM clicks) b USING (user_id)"), "4");
+    // A RIGHT JOIN's left table is not pruned by WHERE ... IS NULL.
+    let r = rows(&m, "SELECT count(*) FROM clicks a RIGHT JOIN (SELECT 99 AS id) b ON a.user_id = b.id WHERE a.dt IS NULL");
+    assert_eq!(r, vec![vec!["1"]]);
+    assert!(err(&m, "SELECT 1 LIMIT -1").starts_with("SYNTAX_ERROR"));
+    assert_eq!(one(&m, "SELECT last_value(time_spent) OVER (PARTITION BY dt) FROM clicks WHERE user_id = 2"), "5");
+    let deep = format!("SELECT {}1{}", "(".repeat(300), ")".repeat(300));
+    assert!(err(&m, &deep).starts_with("QUERY_TOO_COMPLEX"));
+}

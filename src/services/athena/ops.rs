@@ -18,6 +18,9 @@ use crate::services::glue::Glue;
 use crate::services::s3::{self, S3};
 use crate::state::DocTable;
 
+/// Stack of a query's thread (reserved, not committed, memory).
+const QUERY_STACK_BYTES: usize = 64 << 20;
+
 /// The engine version every query reports.
 pub const ENGINE: &str = "Athena engine version 3";
 
@@ -222,13 +225,15 @@ impl Athena {
         }
         let me = self.clone();
         let (qid, db) = (id.clone(), input.database.clone().unwrap_or_else(|| "default".into()).to_ascii_lowercase());
-        let run = move || me.run(&qid, stmt, &sql, &db, &prefix);
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => {
-                h.spawn_blocking(run);
-            }
-            Err(_) => {
-                std::thread::spawn(run);
+        // Its own thread with a deep stack: planning recurses once per level of the query.
+        let spawned = std::thread::Builder::new().name(format!("athena-{id}")).stack_size(QUERY_STACK_BYTES).spawn(move || me.run(&qid, stmt, &sql, &db, &prefix));
+        if let Err(e) = spawned {
+            let mut ex = self.executions.lock();
+            if let Some(x) = ex.by_id.get_mut(&id) {
+                x.state = State::Failed;
+                x.reason = Some(format!("GENERIC_INTERNAL_ERROR: could not start the query: {e}"));
+                x.error = Some((1, 200));
+                x.completed_ms = Some(now_millis());
             }
         }
         Ok(id)
@@ -361,7 +366,7 @@ impl Athena {
         };
         // Row indices count the header as row 0 when there is one.
         let total = o.rows.len() + o.header as usize;
-        let end = (start + max).min(total);
+        let end = start.saturating_add(max).min(total);
         let mut rows = Vec::with_capacity(end.saturating_sub(start));
         for i in start..end {
             if o.header && i == 0 {
@@ -518,7 +523,7 @@ fn page(items: Vec<String>, token: Option<&str>, max: usize) -> AthenaResult<(Ve
         Some(t) => t.parse().map_err(|_| AthenaError::invalid("INVALID_INPUT", "Invalid NextToken"))?,
         None => 0,
     };
-    let end = (start + max).min(items.len());
+    let end = start.saturating_add(max).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());
     Ok((items.into_iter().skip(start).take(end.saturating_sub(start)).collect(), next))
 }

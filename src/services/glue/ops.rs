@@ -47,7 +47,7 @@ fn page(items: Vec<Value>, token: Option<&str>, max: Option<usize>) -> GlueResul
         _ => 0,
     };
     let max = max.unwrap_or(DEFAULT_PAGE).clamp(1, 1000);
-    let end = (start + max).min(items.len());
+    let end = start.saturating_add(max).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());
     Ok((items.into_iter().skip(start).take(end.saturating_sub(start)).collect(), next))
 }
