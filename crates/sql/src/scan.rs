@@ -73,7 +73,6 @@ pub fn read_table(ctx: &dyn Context, table: &TableDef, proj: &Projection, files:
     for f in frames {
         out.vstack_mut_owned(f).map_err(crate::error::from_polars)?;
     }
-    out.rechunk_mut();
     Ok(out)
 }
 
@@ -405,11 +404,11 @@ fn fast_line(line: &[u8], keys: &[&[u8]], ci: bool, spans: &mut [Option<(usize, 
         if line.get(i) != Some(&b'"') {
             return None;
         }
-        let kend = memchr::memchr2(b'"', b'\\', &line[i + 1..])? + i + 1;
-        if line[kend] != b'"' {
+        let kend = skip_string(line, i)? - 1;
+        let key = &line[i + 1..kend];
+        if key.contains(&b'\\') {
             return None;
         }
-        let key = &line[i + 1..kend];
         i = ws(kend + 1);
         if line.get(i) != Some(&b':') {
             return None;
@@ -473,14 +472,11 @@ fn skip_value(line: &[u8], i: usize) -> Option<usize> {
 fn skip_string(line: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     loop {
-        let k = memchr::memchr2(b'"', b'\\', &line[j..])? + j;
+        let k = memchr::memchr2(b'"', b'\\', line.get(j..)?)? + j;
         if line[k] == b'"' {
             return Some(k + 1);
         }
         j = k + 2;
-        if j > line.len() {
-            return None;
-        }
     }
 }
 
@@ -750,6 +746,24 @@ mod tests {
         let b: Vec<Option<String>> = df.column("b").and_then(|c| c.str().map(|x| x.iter().map(|s| s.map(str::to_string)).collect())).unwrap_or_default();
         assert_eq!(b, vec![Some("x".into()), None, Some("5".into())]);
         assert!(read_one(&Format::Json, &o, &p, b"not json\n", "k").is_err_and(|e| e.code == "HIVE_CURSOR_ERROR"));
+    }
+
+    #[test]
+    fn fast_scanner_finds_values_and_refuses_what_it_cannot_read() {
+        let keys: Vec<&[u8]> = vec![b"a", b"b"];
+        let mut spans = vec![None; 2];
+        let line = br#"{"long_key_with_escapes_\"here\"_and_more": "x\"y", "B": [1, {"a": 2}], "a": "it's \"quoted\" and rather long, longer than the short loop"}"#;
+        assert!(fast_line(line, &keys, true, &mut spans).is_none(), "escaped keys go to serde_json");
+        let line = br#"{"k": "v\"x, still the string \\", "B": [1, {"a": 2}], "a" : "q"}"#;
+        spans = vec![None; 2];
+        assert!(fast_line(line, &keys, true, &mut spans).is_some());
+        let (s0, e0) = spans[0].unwrap_or_default();
+        assert_eq!(&line[s0..e0], br#""q""#);
+        let (s1, e1) = spans[1].unwrap_or_default();
+        assert_eq!(&line[s1..e1], br#"[1, {"a": 2}]"#);
+        for bad in [&br#"{"a": 1,}"#[..], br#"{"a" 1}"#, br#"{"a": tru}"#, br#"{"a": "unterminated}"#, br#"{"a": 1} x"#, b"[1]"] {
+            assert!(fast_line(bad, &keys, true, &mut vec![None; 2]).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
