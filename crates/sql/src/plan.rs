@@ -1114,14 +1114,15 @@ impl<'a> Planner<'a> {
         let wanted: Vec<(String, SqlType)> = cols.iter().filter(|(n, _)| self.read_all || self.mentioned.contains(n)).cloned().collect();
         let files = self.files(&t, &pkeys, qual.as_deref(), preds)?;
         self.bytes_scanned += files.iter().map(|f| f.size).sum::<u64>();
-        let proj = Projection { columns: wanted.clone(), partition_keys: pkeys.clone() };
+        let pwanted: Vec<bool> = pkeys.iter().map(|(n, _)| self.read_all || self.mentioned.contains(n)).collect();
+        let proj = Projection { columns: wanted.clone(), partition_keys: pkeys.clone(), partition_wanted: pwanted.clone() };
         let df = scan::read_table(self.ctx, &t, &proj, &files)?;
         let mut p = Planned { lf: df.lazy(), cols: vec![] };
         // Columns in table order; those not read are NULL placeholders (never referenced).
         let mut sel = Vec::new();
         for (n, ty) in cols.iter().chain(pkeys.iter()) {
             let internal = self.fresh();
-            let read = wanted.iter().any(|(w, _)| w == n) || pkeys.iter().any(|(k, _)| k == n);
+            let read = wanted.iter().any(|(w, _)| w == n) || pkeys.iter().zip(&pwanted).any(|((k, _), w)| *w && k == n);
             sel.push(if read { col(n.as_str()) } else { null_lit().cast(ty.to_polars()) }.alias(internal.as_str()));
             p.cols.push(OutCol { name: n.clone(), ty: ty.clone(), internal });
         }

@@ -37,6 +37,8 @@ pub struct FileRef {
 pub struct Projection {
     pub columns: Vec<(String, SqlType)>,
     pub partition_keys: Vec<(String, SqlType)>,
+    /// Which partition keys the query names (the others are not materialised).
+    pub partition_wanted: Vec<bool>,
 }
 
 /// Reads `files` of `table` into one frame with the projected data columns, then the partition keys.
@@ -150,13 +152,17 @@ impl ScanCache {
 
 /// A frame with the projection's schema and no rows.
 pub fn empty_frame(proj: &Projection) -> SqlResult<DataFrame> {
-    let cols: Vec<Column> = proj.columns.iter().chain(proj.partition_keys.iter()).map(|(n, t)| Column::full_null(n.as_str().into(), 0, &t.to_polars())).collect();
+    let keys = proj.partition_keys.iter().zip(&proj.partition_wanted).filter(|(_, w)| **w).map(|(k, _)| k);
+    let cols: Vec<Column> = proj.columns.iter().chain(keys).map(|(n, t)| Column::full_null(n.as_str().into(), 0, &t.to_polars())).collect();
     DataFrame::new_infer_height(cols).map_err(crate::error::from_polars)
 }
 
 fn add_partition_columns(mut df: DataFrame, proj: &Projection, values: &[String]) -> SqlResult<DataFrame> {
     let h = df.height();
     for (i, (name, ty)) in proj.partition_keys.iter().enumerate() {
+        if !proj.partition_wanted.get(i).copied().unwrap_or(true) {
+            continue;
+        }
         let v = values.get(i).map(String::as_str);
         let mut b = Builder::new(ty);
         match v {
@@ -729,7 +735,7 @@ mod tests {
     use super::*;
 
     fn proj(cols: &[(&str, &str)]) -> Projection {
-        Projection { columns: cols.iter().map(|(n, t)| (n.to_string(), SqlType::parse_hive(t).unwrap_or(SqlType::Varchar))).collect(), partition_keys: vec![] }
+        Projection { columns: cols.iter().map(|(n, t)| (n.to_string(), SqlType::parse_hive(t).unwrap_or(SqlType::Varchar))).collect(), partition_keys: vec![], partition_wanted: vec![] }
     }
 
     #[test]
