@@ -43,6 +43,18 @@ pub fn validation_error(field: &str, value: &str, constraint: &str) -> AwsError 
     )
 }
 
+/// One page of `items` for list operations whose NextToken is the index to continue from;
+/// `Err` when the token is not one this function handed out.
+pub fn index_page<T>(items: Vec<T>, token: Option<&str>, max: usize) -> Result<(Vec<T>, Option<String>), ()> {
+    let start: usize = match token {
+        Some(t) if !t.is_empty() => t.parse().map_err(|_| ())?,
+        _ => 0,
+    };
+    let end = start.saturating_add(max).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    Ok((items.into_iter().skip(start).take(end.saturating_sub(start)).collect(), next))
+}
+
 /// Serde helper for blobs: base64 in JSON, bytes in Rust.
 pub mod blob {
     use base64::Engine;
@@ -82,5 +94,15 @@ mod tests {
         assert_eq!(e, Some("SerializationException"));
         let e = parse::<In>(br#"{"Name":"x","Data":"!!"}"#).err().map(|e| e.code);
         assert_eq!(e, Some("SerializationException"));
+    }
+
+    #[test]
+    fn index_pages() {
+        let items: Vec<u32> = (0..5).collect();
+        assert_eq!(index_page(items.clone(), None, 2), Ok((vec![0, 1], Some("2".into()))));
+        assert_eq!(index_page(items.clone(), Some("4"), 2), Ok((vec![4], None)));
+        assert_eq!(index_page(items.clone(), Some("99"), 2), Ok((vec![], None)));
+        assert_eq!(index_page(items.clone(), Some("18446744073709551615"), 2), Ok((vec![], None)));
+        assert!(index_page(items, Some("x"), 2).is_err());
     }
 }

@@ -519,13 +519,7 @@ fn not_found(id: &str) -> AthenaError {
 }
 
 fn page(items: Vec<String>, token: Option<&str>, max: usize) -> AthenaResult<(Vec<String>, Option<String>)> {
-    let start: usize = match token {
-        Some(t) => t.parse().map_err(|_| AthenaError::invalid("INVALID_INPUT", "Invalid NextToken"))?,
-        None => 0,
-    };
-    let end = start.saturating_add(max).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    Ok((items.into_iter().skip(start).take(end.saturating_sub(start)).collect(), next))
+    crate::protocol::json::index_page(items, token, max).map_err(|_| AthenaError::invalid("INVALID_INPUT", "Invalid NextToken"))
 }
 
 fn execution_doc(e: &Execution) -> Value {

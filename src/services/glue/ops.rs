@@ -40,16 +40,9 @@ fn validate_name(n: &str, field: &str) -> GlueResult<()> {
     Ok(())
 }
 
-/// One page of `items`, continuing after `token` (an index), at most `max`.
+/// One page of `items`, continuing after `token`, at most `max` (Glue's default 100).
 fn page(items: Vec<Value>, token: Option<&str>, max: Option<usize>) -> GlueResult<(Vec<Value>, Option<String>)> {
-    let start: usize = match token {
-        Some(t) if !t.is_empty() => t.parse().map_err(|_| GlueError::InvalidInput("Invalid NextToken".into()))?,
-        _ => 0,
-    };
-    let max = max.unwrap_or(DEFAULT_PAGE).clamp(1, 1000);
-    let end = start.saturating_add(max).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    Ok((items.into_iter().skip(start).take(end.saturating_sub(start)).collect(), next))
+    crate::protocol::json::index_page(items, token, max.unwrap_or(DEFAULT_PAGE).clamp(1, 1000)).map_err(|_| GlueError::InvalidInput("Invalid NextToken".into()))
 }
 
 impl Glue {
