@@ -43,6 +43,10 @@ pub trait Context: Sync {
     fn scan_cache(&self) -> Option<&scan::ScanCache> {
         None
     }
+    /// Whether the query was cancelled (StopQueryExecution): scans stop at the next object.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// A result column: its name and SQL type.

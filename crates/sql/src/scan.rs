@@ -54,6 +54,9 @@ pub fn read_table(ctx: &dyn Context, table: &TableDef, proj: &Projection, files:
     let frames: Vec<SqlResult<DataFrame>> = files
         .par_iter()
         .map(|f| {
+            if ctx.cancelled() {
+                return Err(SqlError::new("USER_CANCELLED", "Query was cancelled by the user"));
+            }
             let keys: Vec<String> = proj.columns.iter().map(|(n, t)| cache_key(f, &signature, n, t)).collect();
             let rows_key = cache_key(f, &signature, "#rows", &SqlType::BigInt);
             if let Some(df) = cache.and_then(|c| c.frame(&keys, &rows_key, proj)) {

@@ -13,6 +13,7 @@ struct Mem {
     parts: BTreeMap<String, Vec<PartitionDef>>,
     objects: BTreeMap<(String, String), Bytes>,
     cache: firelocal_sql::scan::ScanCache,
+    stop: std::sync::atomic::AtomicBool,
 }
 
 impl Context for Mem {
@@ -30,6 +31,9 @@ impl Context for Mem {
     }
     fn scan_cache(&self) -> Option<&firelocal_sql::scan::ScanCache> {
         Some(&self.cache)
+    }
+    fn cancelled(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Relaxed)
     }
     fn get_object(&self, b: &str, k: &str) -> Result<Bytes, String> {
         self.objects.get(&(b.to_string(), k.to_string())).cloned().ok_or_else(|| "NoSuchKey".into())
@@ -70,7 +74,7 @@ fn fixture() -> Mem {
             PartitionDef { values: vec!["2023-11-17".into()], location: "s3://b/events/dt=2023-11-17/".into() },
         ],
     );
-    Mem { tables: vec![clicks], parts, objects, cache: firelocal_sql::scan::ScanCache::new(64 << 20) }
+    Mem { tables: vec![clicks], parts, objects, cache: firelocal_sql::scan::ScanCache::new(64 << 20), stop: Default::default() }
 }
 
 fn rows(m: &Mem, sql: &str) -> Vec<Vec<String>> {
@@ -194,4 +198,11 @@ fn review_edges() {
     assert_eq!(one(&m, "SELECT last_value(time_spent) OVER (PARTITION BY dt) FROM clicks WHERE user_id = 2"), "5");
     let deep = format!("SELECT {}1{}", "(".repeat(300), ")".repeat(300));
     assert!(err(&m, &deep).starts_with("QUERY_TOO_COMPLEX"));
+}
+
+#[test]
+fn a_cancelled_query_stops_scanning() {
+    let m = fixture();
+    m.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(err(&m, "SELECT count(*) FROM clicks").starts_with("USER_CANCELLED"));
 }

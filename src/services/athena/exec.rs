@@ -36,6 +36,8 @@ pub struct Env<'a> {
     pub now_ms: i64,
     /// Decoded columns kept between queries.
     pub cache: Option<&'a ScanCache>,
+    /// Set by StopQueryExecution.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// The engine's view of the catalog and objects.
@@ -43,6 +45,8 @@ pub struct Catalog<'a> {
     pub glue: &'a Glue,
     pub s3: &'a S3,
     pub cache: Option<&'a ScanCache>,
+    /// Set by StopQueryExecution.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 impl Context for Catalog<'_> {
@@ -76,6 +80,9 @@ impl Context for Catalog<'_> {
     }
     fn scan_cache(&self) -> Option<&ScanCache> {
         self.cache
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
@@ -118,7 +125,7 @@ impl Env<'_> {
 
     /// Runs one parsed statement.
     pub fn run(&self, stmt: Statement, sql: &str) -> Result<Outcome, SqlError> {
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
         match stmt {
             Statement::Query(q) => {
                 let r = firelocal_sql::run_query(&q, &self.database, &ctx, self.now_ms)?;
@@ -239,7 +246,7 @@ impl Env<'_> {
 
     fn create_view(&self, name: &TableName, or_replace: bool, query: &str) -> Result<Outcome, SqlError> {
         let db = self.db_of(name);
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
         // Planning the view checks it and gives its columns, as Athena does.
         let r = firelocal_sql::run_query(&format!("SELECT * FROM ({query}) LIMIT 0"), &db, &ctx, self.now_ms)?;
         let columns: Vec<ColumnDef> = r.columns.iter().map(|c| ColumnDef { name: c.name.clone(), type_name: c.ty.hive_name(), comment: None }).collect();
@@ -271,7 +278,7 @@ impl Env<'_> {
             return Ok(Outcome::default());
         }
         let Some((bucket, prefix)) = split_s3(&t.location) else { return Err(failed(format!("Invalid table location {}", t.location))) };
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
         let keys: Vec<String> = ctx.list_objects(bucket, prefix).map_err(|e| SqlError::new("HIVE_FILESYSTEM_ERROR", e))?.into_iter().map(|o| o.key).collect();
         let names: Vec<String> = t.partition_keys.iter().map(|c| c.name.clone()).collect();
         let found = firelocal_sql::discover_partitions(&t.location, &names, &keys);
@@ -324,7 +331,7 @@ impl Env<'_> {
         };
         let location = if location.ends_with('/') { location } else { format!("{location}/") };
         let Some((bucket, prefix)) = split_s3(&location) else { return Err(SqlError::new("INVALID_TABLE_PROPERTY", format!("Invalid external_location {location}"))) };
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache };
+        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
         if !ctx.list_objects(bucket, prefix).map_err(|e| SqlError::new("HIVE_PATH_ALREADY_EXISTS", e))?.is_empty() {
             return Err(SqlError::new("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{db}.{}' already exists: {location}", name.name)));
         }

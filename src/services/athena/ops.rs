@@ -69,6 +69,8 @@ pub struct Execution {
     pub outcome: Option<Arc<Outcome>>,
     pub parameters: Vec<String>,
     pub token: Option<String>,
+    /// Set by StopQueryExecution; the engine stops at the next object it would read.
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What StartQueryExecution takes.
@@ -214,6 +216,7 @@ impl Athena {
             outcome: None,
             parameters: input.parameters.clone(),
             token: input.token.clone(),
+            cancel: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         {
             let mut ex = self.executions.lock();
@@ -241,17 +244,18 @@ impl Athena {
 
     fn run(&self, id: &str, stmt: Statement, sql: &str, db: &str, prefix: &str) {
         let started = now_millis();
-        {
+        let cancel = {
             let mut ex = self.executions.lock();
             match ex.by_id.get_mut(id) {
                 Some(e) if e.state == State::Queued => {
                     e.state = State::Running;
                     e.started_ms = Some(started);
+                    e.cancel.clone()
                 }
                 _ => return,
             }
-        }
-        let env = Env { glue: &self.glue, s3: &self.s3, database: db.to_string(), query_id: id, output_prefix: Some(prefix.to_string()), now_ms: started, cache: Some(&self.cache) };
+        };
+        let env = Env { glue: &self.glue, s3: &self.s3, database: db.to_string(), query_id: id, output_prefix: Some(prefix.to_string()), now_ms: started, cache: Some(&self.cache), cancel: Some(&cancel) };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.run(stmt, sql)))
             .unwrap_or_else(|_| Err(SqlError::new("GENERIC_INTERNAL_ERROR", "the query engine failed unexpectedly")));
         let result = result.and_then(|o| self.write_results(id, prefix, &o).map(|_| o));
@@ -336,6 +340,7 @@ impl Athena {
         let mut ex = self.executions.lock();
         let e = ex.by_id.get_mut(id).ok_or_else(|| not_found(id))?;
         if matches!(e.state, State::Queued | State::Running) {
+            e.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
             e.state = State::Cancelled;
             e.reason = Some("Query cancelled by user".into());
             e.completed_ms = Some(now_millis());
