@@ -147,17 +147,27 @@ pub fn window_type(name: &str, args: &[Typed]) -> Option<SqlType> {
     })
 }
 
+/// How many rows a closure over several columns produces: a one-row column is a constant
+/// broadcast to the others, and any empty input means no rows.
+fn broadcast_height(cols: &[Column]) -> usize {
+    if cols.iter().any(|c| c.is_empty()) { 0 } else { cols.iter().map(Column::len).max().unwrap_or(0) }
+}
+
+/// The row of a column of `len` rows to read for output row `i` (a one-row column is broadcast).
+fn at(len: usize, i: usize) -> usize {
+    if len == 1 { 0 } else { i }
+}
+
 /// Trino's integer division: truncates toward zero; a zero divisor fails the query.
 pub fn trunc_div(a: Expr, b: Expr, ty: &SqlType) -> Expr {
     let out = ty.to_polars();
     let out2 = out.clone();
     a.cast(DataType::Int64).map_many(
         move |c: &mut [Column]| {
-            let h = if c[0].is_empty() || c[1].is_empty() { 0 } else { c[0].len().max(c[1].len()) };
+            let h = broadcast_height(c);
             let x = c[0].i64()?.clone();
             let y = c[1].cast(&DataType::Int64)?;
             let y = y.i64()?.clone();
-            let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
             let mut v: Vec<Option<i64>> = Vec::with_capacity(h);
             for i in 0..h {
                 v.push(match (x.get(at(x.len(), i)), y.get(at(y.len(), i))) {
@@ -178,11 +188,10 @@ pub fn trunc_div(a: Expr, b: Expr, ty: &SqlType) -> Expr {
 pub fn float_div(a: Expr, b: Expr) -> Expr {
     a.cast(DataType::Float64).map_many(
         |c: &mut [Column]| {
-            let h = if c[0].is_empty() || c[1].is_empty() { 0 } else { c[0].len().max(c[1].len()) };
+            let h = broadcast_height(c);
             let x = c[0].f64()?.clone();
             let y = c[1].cast(&DataType::Float64)?;
             let y = y.f64()?.clone();
-            let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
             let out: Float64Chunked = (0..h).map(|i| Some(x.get(at(x.len(), i))? / y.get(at(y.len(), i))?)).collect();
             Ok(out.with_name(c[0].name().clone()).into_column())
         },
@@ -380,11 +389,11 @@ fn map_get(m: Typed, key: Typed, vty: &SqlType) -> SqlResult<Typed> {
             let maps = cols[0].list()?.clone();
             let keys = cols[1].cast(&DataType::String)?;
             let keys = keys.str()?.clone();
-            let n = if maps.is_empty() || keys.is_empty() { 0 } else { maps.len().max(keys.len()) };
+            let n = broadcast_height(cols);
             let mut vals: Vec<Option<AnyValue<'static>>> = Vec::with_capacity(n);
             for row in 0..n {
-                let k = keys.get(if keys.len() == 1 { 0 } else { row });
-                let entry = maps.get_as_series(if maps.len() == 1 { 0 } else { row });
+                let k = keys.get(at(keys.len(), row));
+                let entry = maps.get_as_series(at(maps.len(), row));
                 let mut found = None;
                 if let (Some(k), Some(entry)) = (k, entry) {
                     let st = entry.struct_()?;
@@ -448,11 +457,7 @@ pub fn mysql_format(f: &str) -> SqlResult<String> {
     let mut it = f.chars();
     while let Some(c) = it.next() {
         if c != '%' {
-            if c == '%' {
-                out.push_str("%%");
-            } else {
-                out.push(c);
-            }
+            out.push(c);
             continue;
         }
         let Some(n) = it.next() else { break };
@@ -620,12 +625,11 @@ pub fn scalar(p: &mut Planner<'_>, name: &str, args: Vec<Typed>, raw: &[SqlExpr]
             }
             vchar(text(0)?.map_many(
                 |c: &mut [Column]| {
-                    let h = if c.iter().any(|c| c.is_empty()) { 0 } else { c.iter().map(Column::len).max().unwrap_or(0) };
+                    let h = broadcast_height(c);
                     let s = c[0].str()?.clone();
                     let st = c[1].i64()?.clone();
                     let ln = if c.len() > 2 { Some(c[2].i64()?.clone()) } else { None };
-                    let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
-                    let out: StringChunked = (0..h)
+                            let out: StringChunked = (0..h)
                         .map(|i| {
                             let text = s.get(at(s.len(), i))?;
                             let start = st.get(at(st.len(), i))?;

@@ -111,6 +111,11 @@ fn like_pattern(p: Option<&str>) -> Option<regex::Regex> {
 }
 
 impl Env<'_> {
+    /// The engine's view of the catalog and objects for this statement.
+    fn catalog(&self) -> Catalog<'_> {
+        Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel }
+    }
+
     fn db_of(&self, n: &TableName) -> String {
         n.database.clone().unwrap_or_else(|| self.database.clone())
     }
@@ -125,7 +130,7 @@ impl Env<'_> {
 
     /// Runs one parsed statement.
     pub fn run(&self, stmt: Statement, sql: &str) -> Result<Outcome, SqlError> {
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
+        let ctx = self.catalog();
         match stmt {
             Statement::Query(q) => {
                 let r = firelocal_sql::run_query(&q, &self.database, &ctx, self.now_ms)?;
@@ -246,7 +251,7 @@ impl Env<'_> {
 
     fn create_view(&self, name: &TableName, or_replace: bool, query: &str) -> Result<Outcome, SqlError> {
         let db = self.db_of(name);
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
+        let ctx = self.catalog();
         // Planning the view checks it and gives its columns, as Athena does.
         let r = firelocal_sql::run_query(&format!("SELECT * FROM ({query}) LIMIT 0"), &db, &ctx, self.now_ms)?;
         let columns: Vec<ColumnDef> = r.columns.iter().map(|c| ColumnDef { name: c.name.clone(), type_name: c.ty.hive_name(), comment: None }).collect();
@@ -278,14 +283,13 @@ impl Env<'_> {
             return Ok(Outcome::default());
         }
         let Some((bucket, prefix)) = split_s3(&t.location) else { return Err(failed(format!("Invalid table location {}", t.location))) };
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
+        let ctx = self.catalog();
         let keys: Vec<String> = ctx.list_objects(bucket, prefix).map_err(|e| SqlError::new("HIVE_FILESYSTEM_ERROR", e))?.into_iter().map(|o| o.key).collect();
         let names: Vec<String> = t.partition_keys.iter().map(|c| c.name.clone()).collect();
         let found = firelocal_sql::discover_partitions(&t.location, &names, &keys);
         let existing: std::collections::HashSet<Vec<String>> = self.glue.partition_defs(&t.database, &t.name).map_err(glue_err)?.into_iter().map(|p| p.values).collect();
         let missing: Vec<(Vec<String>, String)> = found.into_iter().filter(|(v, _)| !existing.contains(v)).collect();
-        let template = self.glue.get_table(&t.database, &t.name).map_err(glue_err)?.get("StorageDescriptor").cloned().unwrap_or(json!({}));
-        self.glue.add_partitions(&t.database, &t.name, &missing, &template).map_err(glue_err)?;
+        self.glue.add_partitions(&t.database, &t.name, &missing).map_err(glue_err)?;
         let label = |v: &Vec<String>| format!("{}:{}", t.name, names.iter().zip(v).map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join("/"));
         let mut rows = Vec::new();
         if !missing.is_empty() {
@@ -304,8 +308,7 @@ impl Env<'_> {
             let location = s.location.clone().unwrap_or_else(|| format!("{base}{}/", s.values.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("/")));
             parts.push((values, location));
         }
-        let template = self.glue.get_table(&t.database, &t.name).map_err(glue_err)?.get("StorageDescriptor").cloned().unwrap_or(json!({}));
-        let added = self.glue.add_partitions(&t.database, &t.name, &parts, &template).map_err(glue_err)?;
+        let added = self.glue.add_partitions(&t.database, &t.name, &parts).map_err(glue_err)?;
         if added < parts.len() && !if_not_exists {
             return Err(failed("AlreadyExistsException: Partition already exists."));
         }
@@ -331,7 +334,7 @@ impl Env<'_> {
         };
         let location = if location.ends_with('/') { location } else { format!("{location}/") };
         let Some((bucket, prefix)) = split_s3(&location) else { return Err(SqlError::new("INVALID_TABLE_PROPERTY", format!("Invalid external_location {location}"))) };
-        let ctx = Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel };
+        let ctx = self.catalog();
         if !ctx.list_objects(bucket, prefix).map_err(|e| SqlError::new("HIVE_PATH_ALREADY_EXISTS", e))?.is_empty() {
             return Err(SqlError::new("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{db}.{}' already exists: {location}", name.name)));
         }
@@ -370,8 +373,7 @@ impl Env<'_> {
         t.params.insert("has_encrypted_data".into(), "false".into());
         self.glue.create_table(&db, &t.to_glue()).map_err(glue_err)?;
         if !partitions.is_empty() {
-            let template = self.glue.get_table(&db, &t.name).map_err(glue_err)?.get("StorageDescriptor").cloned().unwrap_or(json!({}));
-            self.glue.add_partitions(&db, &t.name, &partitions, &template).map_err(glue_err)?;
+            self.glue.add_partitions(&db, &t.name, &partitions).map_err(glue_err)?;
         }
         Ok(Outcome { columns: vec![ResultColumn { name: "rows".into(), ty: SqlType::BigInt }], rows: vec![], header: false, update_count: Some(out.rows as i64), bytes_scanned: out.bytes_scanned })
     }

@@ -257,9 +257,10 @@ impl Glue {
         Ok(errors)
     }
 
-    /// Adds partitions, skipping those that exist (Athena's ADD IF NOT EXISTS, MSCK REPAIR);
-    /// returns how many were new.
-    pub fn add_partitions(&self, db: &str, tbl: &str, parts: &[(Vec<String>, String)], template: &Value) -> GlueResult<usize> {
+    /// Adds partitions at their locations, each with the table's storage descriptor otherwise,
+    /// skipping those that exist (Athena's ADD IF NOT EXISTS, MSCK REPAIR); returns how many were new.
+    pub fn add_partitions(&self, db: &str, tbl: &str, parts: &[(Vec<String>, String)]) -> GlueResult<usize> {
+        let template = self.get_table(db, tbl)?.get("StorageDescriptor").cloned().unwrap_or(json!({}));
         let (db, tbl) = (db.to_ascii_lowercase(), tbl.to_ascii_lowercase());
         let docs = parts
             .iter()
