@@ -16,21 +16,39 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| p + from)
 }
 
-/// Decodes a whole aws-chunked body. Errors describe what is malformed.
-pub fn decode(body: &[u8]) -> Result<Decoded, String> {
-    let mut out = BytesMut::with_capacity(body.len());
+/// One chunk as sent: its `chunk-signature` (signed streaming uploads) and its bytes.
+#[derive(Debug, PartialEq)]
+pub struct Chunk<'a> {
+    pub signature: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+/// A parsed aws-chunked body: every chunk including the final empty one, and the trailer lines
+/// (`name:value`, as sent).
+#[derive(Debug, Default, PartialEq)]
+pub struct Parsed<'a> {
+    pub chunks: Vec<Chunk<'a>>,
+    pub trailer_lines: Vec<&'a str>,
+}
+
+/// Splits an aws-chunked body into its chunks and trailer lines. Errors describe what is malformed.
+pub fn parse(body: &[u8]) -> Result<Parsed<'_>, String> {
+    let mut out = Parsed::default();
     let mut pos = 0;
     loop {
         let eol = find_crlf(body, pos).ok_or("chunk header is not terminated by CRLF")?;
         let header = std::str::from_utf8(&body[pos..eol]).map_err(|_| "chunk header is not UTF-8")?;
-        let size_hex = header.split(';').next().unwrap_or("").trim();
+        let mut fields = header.split(';');
+        let size_hex = fields.next().unwrap_or("").trim();
+        let signature = fields.find_map(|f| f.trim().strip_prefix("chunk-signature="));
         let size = usize::from_str_radix(size_hex, 16).map_err(|_| format!("invalid chunk size {size_hex:?}"))?;
         pos = eol + 2;
         if size == 0 {
+            out.chunks.push(Chunk { signature, data: &[] });
             break;
         }
         let end = pos.checked_add(size).filter(|&e| e <= body.len()).ok_or("chunk is longer than the body")?;
-        out.extend_from_slice(&body[pos..end]);
+        out.chunks.push(Chunk { signature, data: &body[pos..end] });
         pos = end;
         if body.get(pos..pos + 2) != Some(b"\r\n") {
             return Err("chunk data is not followed by CRLF".into());
@@ -38,7 +56,6 @@ pub fn decode(body: &[u8]) -> Result<Decoded, String> {
         pos += 2;
     }
     // Trailers: `name:value\r\n` lines until an empty line or the end of the body.
-    let mut trailers = Vec::new();
     while pos < body.len() {
         let eol = find_crlf(body, pos).unwrap_or(body.len());
         let line = std::str::from_utf8(&body[pos..eol]).map_err(|_| "trailer is not UTF-8")?;
@@ -46,9 +63,28 @@ pub fn decode(body: &[u8]) -> Result<Decoded, String> {
         if line.is_empty() {
             break;
         }
-        let (name, value) = line.split_once(':').ok_or_else(|| format!("malformed trailer {line:?}"))?;
-        trailers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        if !line.contains(':') {
+            return Err(format!("malformed trailer {line:?}"));
+        }
+        out.trailer_lines.push(line);
     }
+    Ok(out)
+}
+
+/// Decodes a whole aws-chunked body. Errors describe what is malformed.
+pub fn decode(body: &[u8]) -> Result<Decoded, String> {
+    let parsed = parse(body)?;
+    let mut out = BytesMut::with_capacity(body.len());
+    for c in &parsed.chunks {
+        out.extend_from_slice(c.data);
+    }
+    let trailers = parsed
+        .trailer_lines
+        .iter()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| !name.trim().eq_ignore_ascii_case("x-amz-trailer-signature"))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
     Ok(Decoded { data: out.freeze(), trailers })
 }
 

@@ -37,6 +37,8 @@ pub struct AwsRequest {
     pub auth: Option<sigv4::Credential>,
     /// Host header without the port, lower-cased.
     pub host: String,
+    /// The client's address (for `aws:SourceIp`).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl AwsRequest {

@@ -237,18 +237,109 @@ pub fn verify(req: &SignableRequest<'_>, signed: &Signed, secret: &str, now: i64
         None => sha256_hex(req.body),
     };
     let canonical_request = format!("{}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{}\n{payload_hash}", req.method, signed.signed_headers.join(";"));
-    let c = &signed.credential;
-    let scope = format!("{}/{}/{}/aws4_request", c.date, c.region, c.service);
-    let string_to_sign = format!("AWS4-HMAC-SHA256\n{}\n{scope}\n{}", signed.amz_date, sha256_hex(canonical_request.as_bytes()));
-    let k_date = hmac(format!("AWS4{secret}").as_bytes(), c.date.as_bytes());
-    let k_region = hmac(&k_date, c.region.as_bytes());
-    let k_service = hmac(&k_region, c.service.as_bytes());
-    let k_signing = hmac(&k_service, b"aws4_request");
-    let expected = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
+    let string_to_sign = format!("AWS4-HMAC-SHA256\n{}\n{}\n{}", signed.amz_date, scope(&signed.credential), sha256_hex(canonical_request.as_bytes()));
+    let expected = hex::encode(hmac(&signing_key(secret, &signed.credential), string_to_sign.as_bytes()));
     if expected.eq_ignore_ascii_case(&signed.signature) {
         Ok(())
     } else {
         Err(SignatureError::Mismatch { string_to_sign, canonical_request })
+    }
+}
+
+/// `date/region/service/aws4_request`.
+fn scope(c: &Credential) -> String {
+    format!("{}/{}/{}/aws4_request", c.date, c.region, c.service)
+}
+
+/// The SigV4 signing key for a credential scope.
+fn signing_key(secret: &str, c: &Credential) -> Vec<u8> {
+    let k_date = hmac(format!("AWS4{secret}").as_bytes(), c.date.as_bytes());
+    let k_region = hmac(&k_date, c.region.as_bytes());
+    let k_service = hmac(&k_region, c.service.as_bytes());
+    hmac(&k_service, b"aws4_request")
+}
+
+/// Verifies the chunk signatures of a signed streaming upload
+/// (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`): each chunk's signature chains from the
+/// previous one, starting from the request's own, and a trailer signature covers the trailers.
+pub fn verify_chunks(body: &[u8], signed: &Signed, secret: &str) -> Result<(), SignatureError> {
+    let parsed = crate::protocol::aws_chunked::parse(body).map_err(SignatureError::Incomplete)?;
+    let key = signing_key(secret, &signed.credential);
+    let scope = scope(&signed.credential);
+    let empty_hash = sha256_hex(b"");
+    let mut previous = signed.signature.to_ascii_lowercase();
+    let mismatch = |string_to_sign: String| SignatureError::Mismatch { string_to_sign, canonical_request: String::new() };
+    for chunk in &parsed.chunks {
+        let string_to_sign = format!("AWS4-HMAC-SHA256-PAYLOAD\n{}\n{scope}\n{previous}\n{empty_hash}\n{}", signed.amz_date, sha256_hex(chunk.data));
+        let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
+        if !chunk.signature.is_some_and(|s| s.eq_ignore_ascii_case(&expected)) {
+            return Err(mismatch(string_to_sign));
+        }
+        previous = expected;
+    }
+    let (sig_lines, trailers): (Vec<&str>, Vec<&str>) = parsed.trailer_lines.iter().partition(|l| l.to_ascii_lowercase().starts_with("x-amz-trailer-signature:"));
+    if let Some(line) = sig_lines.first() {
+        let given = line.split_once(':').map_or("", |(_, v)| v.trim());
+        let canonical: String = trailers.iter().filter_map(|l| l.split_once(':')).map(|(k, v)| format!("{}:{}\n", k.trim().to_ascii_lowercase(), v.trim())).collect();
+        let string_to_sign = format!("AWS4-HMAC-SHA256-TRAILER\n{}\n{scope}\n{previous}\n{}", signed.amz_date, sha256_hex(canonical.as_bytes()));
+        if !hex::encode(hmac(&key, string_to_sign.as_bytes())).eq_ignore_ascii_case(given) {
+            return Err(mismatch(string_to_sign));
+        }
+    }
+    Ok(())
+}
+
+/// The S3 sub-resources and response overrides SigV2 signs as part of the resource.
+const V2_SUBRESOURCES: &[&str] = &[
+    "acl", "cors", "delete", "lifecycle", "location", "logging", "notification", "partNumber", "policy", "requestPayment", "response-cache-control",
+    "response-content-disposition", "response-content-encoding", "response-content-language", "response-content-type", "response-expires", "restore",
+    "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning", "versions", "website",
+];
+
+/// Verifies an S3 SigV2 (HMAC-SHA1) signature: an `Authorization: AWS <key>:<signature>` header
+/// (dated by `Date`, or empty when `x-amz-date` is sent) or a presigned URL's
+/// `AWSAccessKeyId` / `Expires` / `Signature`. `bucket_prefix` is `/<bucket>` for
+/// virtual-hosted requests (SigV2 signs the bucket in the resource), else empty.
+pub fn verify_v2(req: &SignableRequest<'_>, bucket_prefix: &str, secret: &str) -> Result<(), SignatureError> {
+    let header = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let query = |n: &str| req.query.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let (given, date) = match header("authorization").strip_prefix("AWS ") {
+        Some(rest) => {
+            let sig = rest.split_once(':').map_or("", |(_, s)| s).trim();
+            (sig.to_string(), if req.headers.contains_key("x-amz-date") { "" } else { header("date") }.to_string())
+        }
+        None => (query("Signature").unwrap_or_default().to_string(), query("Expires").unwrap_or_default().to_string()),
+    };
+    let mut amz: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.as_str().starts_with("x-amz-"))
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).trim().to_string()))
+        .collect();
+    amz.sort();
+    let amz_headers: String = amz.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let mut sub: Vec<String> = req
+        .query
+        .iter()
+        .filter(|(k, _)| V2_SUBRESOURCES.contains(&k.as_str()))
+        .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+        .collect();
+    sub.sort();
+    let path = if req.raw_path.is_empty() { "/" } else { req.raw_path };
+    let resource = if sub.is_empty() { format!("{bucket_prefix}{path}") } else { format!("{bucket_prefix}{path}?{}", sub.join("&")) };
+    let string_to_sign = format!("{}\n{}\n{}\n{date}\n{amz_headers}{resource}", req.method, header("content-md5"), header("content-type"));
+    use hmac::Mac;
+    let expected = match hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) {
+        Ok(mut m) => {
+            m.update(string_to_sign.as_bytes());
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, m.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    };
+    if expected == given {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch { string_to_sign, canonical_request: String::new() })
     }
 }
 
@@ -281,5 +372,60 @@ mod verify_tests {
         assert_eq!(verify(&req, &signed, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", t), Ok(()));
         assert!(matches!(verify(&req, &signed, "wrong", t), Err(SignatureError::Mismatch { .. })));
         assert_eq!(verify(&req, &signed, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", t + 3600), Err(SignatureError::TooSkewed));
+    }
+}
+
+#[cfg(test)]
+mod streaming_tests {
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    fn signed(seed: &str) -> Signed {
+        let credential = Credential { access_key: "AKIAIOSFODNN7EXAMPLE".into(), date: "20130524".into(), region: "us-east-1".into(), service: "s3".into(), presigned: false };
+        Signed { credential, signed_headers: Vec::new(), signature: seed.into(), amz_date: "20130524T000000Z".into() }
+    }
+
+    fn body(sigs: [&str; 3], trailer: &str) -> Vec<u8> {
+        let a = "a".repeat(65536);
+        let b = "a".repeat(1024);
+        let tail = if trailer.is_empty() { "\r\n".to_string() } else { trailer.to_string() };
+        format!("10000;chunk-signature={}\r\n{a}\r\n400;chunk-signature={}\r\n{b}\r\n0;chunk-signature={}\r\n{tail}", sigs[0], sigs[1], sigs[2]).into_bytes()
+    }
+
+    /// AWS's published examples (sigv4-streaming and sigv4-streaming-trailers): 66,560 bytes of
+    /// `a` in chunks of 64 KiB, 1 KiB and 0.
+    #[test]
+    fn aws_documented_streaming_examples() {
+        let plain = body(
+            [
+                "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+                "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+                "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+            ],
+            "",
+        );
+        let seed = signed("4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
+        assert_eq!(verify_chunks(&plain, &seed, SECRET), Ok(()));
+        assert!(matches!(verify_chunks(&plain, &seed, "wrong"), Err(SignatureError::Mismatch { .. })));
+        let mut tampered = plain.clone();
+        if let Some(b) = tampered.iter_mut().rev().find(|b| **b == b'a') {
+            *b = b'b';
+        }
+        assert!(matches!(verify_chunks(&tampered, &seed, SECRET), Err(SignatureError::Mismatch { .. })));
+
+        let trailer = "x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n";
+        let sigs = [
+            "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+            "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+            "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992",
+        ];
+        let seed = signed("106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e");
+        assert_eq!(verify_chunks(&body(sigs, trailer), &seed, SECRET), Ok(()));
+        let forged = trailer.replace("sOO8/Q==", "AAAAAA==");
+        assert!(matches!(verify_chunks(&body(sigs, &forged), &seed, SECRET), Err(SignatureError::Mismatch { .. })));
+        let decoded = crate::protocol::aws_chunked::decode(&body(sigs, trailer)).unwrap_or_default();
+        assert_eq!(decoded.data.len(), 66560);
+        assert_eq!(decoded.trailers, vec![("x-amz-checksum-crc32c".to_string(), "sOO8/Q==".to_string())]);
     }
 }

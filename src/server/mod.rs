@@ -1,6 +1,7 @@
 //! The one listener: accepts connections, reads each request, answers firelocal's own endpoints,
 //! routes the rest to a service, stamps request ids, and logs one line per request.
 
+pub mod authz;
 pub mod expect;
 pub mod health;
 pub mod router;
@@ -72,7 +73,7 @@ impl Server {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let (stream, _) = match accepted {
+                    let (stream, peer) = match accepted {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -86,7 +87,7 @@ impl Server {
                     let io = expect::ContinueIo::new(stream, flag.clone());
                     let conn = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
-                        .serve_connection(TokioIo::new(io), service_fn(move |req| handle(state.clone(), flag.clone(), req)));
+                        .serve_connection(TokioIo::new(io), service_fn(move |req| handle(state.clone(), flag.clone(), peer.ip(), req)));
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         if let Err(e) = conn.await {
@@ -111,7 +112,7 @@ fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, peer: std::net::IpAddr, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     if expect::needs_continue(&parts) {
@@ -149,6 +150,7 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<I
         request_id,
         auth,
         host,
+        peer: Some(peer),
     };
 
     if let Some(resp) = internal(&state, &areq).await {
@@ -161,7 +163,14 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<I
         tracing::info!(target: "firelocal::request", service = route.name(), operation = "SignatureRejected", status = resp.status().as_u16(), "{} {}", areq.method, areq.path);
         return Ok(resp);
     }
-    let dispatched = std::panic::AssertUnwindSafe(dispatch(&state, &route, &areq));
+    let guard = match authz::check(&state, &route, &areq) {
+        Ok(g) => g,
+        Err(resp) => {
+            tracing::info!(target: "firelocal::request", service = route.name(), operation = "AccessDenied", status = resp.status().as_u16(), "{} {}", areq.method, areq.path);
+            return Ok(resp);
+        }
+    };
+    let dispatched = std::panic::AssertUnwindSafe(dispatch(&state, &route, &areq, guard));
     let (mut resp, operation) = match futures_util::FutureExt::catch_unwind(dispatched).await {
         Ok(r) => r,
         Err(panic) => {
@@ -191,7 +200,6 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, req: Request<I
 fn verify_signature(state: &AppState, route: &Route, req: &AwsRequest) -> Result<(), HttpResponse> {
     use sigv4::SignatureError as E;
     let auth = req.header("authorization");
-    let Some(parts) = sigv4::signed_parts(auth, &req.query, req.header("x-amz-date")) else { return Ok(()) };
     let protocol = route.protocol();
     let s3 = protocol == Protocol::RestXml;
     let json = matches!(protocol, Protocol::AwsJson1_0 | Protocol::AwsJson1_1 | Protocol::RestJson1);
@@ -216,15 +224,28 @@ fn verify_signature(state: &AppState, route: &Route, req: &AwsRequest) -> Result
         };
         err.render(protocol, &req.request_id, req.method == Method::HEAD)
     };
-    let parts = parts.map_err(fail)?;
-    let key = parts.credential.access_key.as_str();
-    let secret = match key {
-        "test" => Some("test".to_string()),
-        k => state.services.iam.secret_for(k).or_else(|| state.services.sts.secret_for(k)),
+    let secret_for = |key: &str| {
+        let secret = match key {
+            "test" => Some("test".to_string()),
+            k => state.services.iam.secret_for(k).or_else(|| state.services.sts.secret_for(k)),
+        };
+        secret.ok_or_else(|| fail(E::UnknownKey(key.to_string())))
     };
-    let Some(secret) = secret else { return Err(fail(E::UnknownKey(key.to_string()))) };
     let signable = sigv4::SignableRequest { method: req.method.as_str(), raw_path: &req.path, query: &req.query, headers: &req.headers, body: &req.body };
-    sigv4::verify(&signable, &parts, &secret, protocol::time::now_millis() / 1000).map_err(fail)
+    let v2 = auth.is_some_and(|a| a.starts_with("AWS ")) || (req.has_query("AWSAccessKeyId") && req.has_query("Signature"));
+    if v2 && s3 {
+        let secret = secret_for(authz::access_key(req).unwrap_or_default())?;
+        let bucket_prefix = crate::services::s3::wire::bucket_from_host(&req.host).map(|b| format!("/{b}")).unwrap_or_default();
+        return sigv4::verify_v2(&signable, &bucket_prefix, &secret).map_err(fail);
+    }
+    let Some(parts) = sigv4::signed_parts(auth, &req.query, req.header("x-amz-date")) else { return Ok(()) };
+    let parts = parts.map_err(fail)?;
+    let secret = secret_for(&parts.credential.access_key)?;
+    sigv4::verify(&signable, &parts, &secret, protocol::time::now_millis() / 1000).map_err(fail)?;
+    if req.header("x-amz-content-sha256").is_some_and(|h| h.starts_with("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")) {
+        sigv4::verify_chunks(&req.body, &parts, &secret).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// firelocal's own endpoints under `/_firelocal/` and `/_localstack/health`.
@@ -256,13 +277,13 @@ async fn firehose_flush(state: &AppState, req: &AwsRequest) -> HttpResponse {
     }
 }
 
-async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest) -> (HttpResponse, &'static str) {
+async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest, guard: Option<crate::services::iam::authz::Guard>) -> (HttpResponse, &'static str) {
     match route {
         Route::Service(ServiceId::S3) => crate::services::s3::wire::handle(&state.services.s3, req),
         Route::Service(ServiceId::Firehose) => crate::services::firehose::wire::handle(&state.services.firehose, req).await,
         Route::Service(ServiceId::Lambda) => crate::services::lambda::wire::handle(&state.services.lambda, req).await,
         Route::Service(ServiceId::Logs) => crate::services::logs::wire::handle(&state.services.logs, req).await,
-        Route::Service(ServiceId::Athena) => crate::services::athena::wire::handle(&state.services.athena, req),
+        Route::Service(ServiceId::Athena) => crate::services::athena::wire::handle(&state.services.athena, req, guard),
         Route::Service(ServiceId::Glue) => crate::services::glue::wire::handle(&state.services.glue, req),
         Route::Service(ServiceId::Iam) => crate::services::iam::wire::handle(&state.services.iam, req),
         Route::Service(ServiceId::Sts) => state.services.sts.handle(req),

@@ -183,6 +183,7 @@ mod tests {
             request_id: "r".into(),
             auth,
             host,
+            peer: None,
         }
     }
 

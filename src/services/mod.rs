@@ -45,6 +45,28 @@ pub struct Options<'a> {
     pub enforce_iam: bool,
 }
 
+/// The function log lines CloudWatch Logs takes. Under `--enforce-iam` Lambda writes them as the
+/// execution role: a role that may not create the group or stream, or put events, gets no logs,
+/// as on AWS (the invocation itself is unaffected).
+fn function_log_lines(logs: &logs::Logs, iam: Option<&iam::Iam>, mut lines: Vec<crate::engine::lambda::LogLine>) -> Vec<crate::engine::lambda::LogLine> {
+    let Some(iam) = iam else { return lines };
+    let mut verdicts: Vec<(Arc<str>, String, String, bool)> = Vec::new();
+    lines.retain(|l| {
+        if let Some(v) = verdicts.iter().find(|v| v.0 == l.role && v.1 == l.group && v.2 == l.stream) {
+            return v.3;
+        }
+        let function = l.group.rsplit('/').next().unwrap_or_default();
+        let caller = iam::authz::Caller::internal(iam::authz::Principal::role_session(&l.role, function));
+        let denied = logs.write_access(&l.group, &l.stream).iter().find_map(|a| iam.authorize(&caller, a).err());
+        if let Some(m) = &denied {
+            tracing::warn!(group = %l.group, "function logs dropped: {m}");
+        }
+        verdicts.push((l.role.clone(), l.group.clone(), l.stream.clone(), denied.is_none()));
+        denied.is_none()
+    });
+    lines
+}
+
 impl Services {
     /// Opens every service's store under `dir` (persistent or not); must run inside the runtime
     /// (Firehose starts one task per stored delivery stream and replays its log).
@@ -52,12 +74,12 @@ impl Services {
         let store = s3::store::Store::open(dir, persistent).map_err(|e| format!("S3 store: {e:?}"))?;
         let s3 = Arc::new(s3::S3 { store, region: opts.region.to_string() });
         let logs = Arc::new(logs::Logs::new(opts.region));
-        let sink_logs = logs.clone();
-        let sink: crate::engine::lambda::LogSink = Arc::new(move |lines| sink_logs.ingest(lines));
-        let lambda = Arc::new(lambda::Lambda::open(dir, persistent, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
-        lambda.set_endpoint(opts.endpoint.to_string());
         let iam = Arc::new(iam::Iam::open(dir, persistent).map_err(|e| format!("IAM store: {e:?}"))?);
         let enforcer = opts.enforce_iam.then(|| iam.clone());
+        let (sink_logs, sink_iam) = (logs.clone(), enforcer.clone());
+        let sink: crate::engine::lambda::LogSink = Arc::new(move |lines| sink_logs.ingest(function_log_lines(&sink_logs, sink_iam.as_deref(), lines)));
+        let lambda = Arc::new(lambda::Lambda::open(dir, persistent, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
+        lambda.set_endpoint(opts.endpoint.to_string());
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone(), logs: Some(logs.clone()) };
         let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;

@@ -10,6 +10,8 @@ use crate::common::{Firelocal, bucket, fixture_zip, form_encode};
 
 const STREAM_ARN: &str = "arn:aws:firehose:us-east-1:000000000000:deliverystream/clickstream";
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:000000000000:function:transform";
+/// The Lambda execution role's least-privilege logs statement.
+const LAMBDA_LOGS: &str = r#"{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/transform:*"}"#;
 
 async fn iam(fl: &Firelocal, form: String) -> (u16, String) {
     let auth = "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
@@ -39,6 +41,8 @@ async fn seed_roles_gate_each_hop() {
     let fl = Firelocal::start(&["--enforce-iam"]);
     let s3 = fl.s3();
     let b = bucket(&s3, "clicks").await;
+    role(&fl, "lambda-exec", "lambda.amazonaws.com").await;
+    policy(&fl, "lambda-exec", "logs", LAMBDA_LOGS).await;
     fl.lambda()
         .create_function()
         .function_name("transform")
@@ -123,6 +127,21 @@ async fn seed_roles_gate_each_hop() {
     let report = fl.flush(None).await;
     assert_eq!(report["streams"]["clickstream"]["pending_records"], 0, "{report}");
     assert_eq!(objects().await, 1);
+    // Lambda wrote the transform's logs as its execution role.
+    let function_events = || async {
+        let out = fl.logs().filter_log_events().log_group_name("/aws/lambda/transform").send().await;
+        out.map(|o| o.events().len()).unwrap_or(0)
+    };
+    let logged = function_events().await;
+    assert!(logged > 0, "the transform's START/END/REPORT lines are in CloudWatch Logs");
+    // The execution role loses its logs statement: the next invocation's lines are not written
+    // (the invocation itself still works).
+    remove_policy(&fl, "lambda-exec", "logs").await;
+    assert_eq!(post(r#"{"n":1.5}"#).await.0, 200);
+    assert_eq!(fl.flush(None).await["streams"]["clickstream"]["pending_records"], 0);
+    assert_eq!(objects().await, 2);
+    assert_eq!(function_events().await, logged);
+    policy(&fl, "lambda-exec", "logs", LAMBDA_LOGS).await;
 
     // API Gateway's role loses firehose:PutRecord: the integration gets AWS's AccessDenied.
     remove_policy(&fl, "apigateway-firehose", "put").await;
@@ -158,5 +177,5 @@ async fn seed_roles_gate_each_hop() {
     remove_policy(&fl, "firehose-delivery", "no-writes").await;
     let report = fl.flush(None).await;
     assert_eq!(report["streams"]["clickstream"]["pending_records"], 0, "{report}");
-    assert_eq!(objects().await, 2);
+    assert_eq!(objects().await, 3);
 }

@@ -42,11 +42,15 @@ pub struct FunctionSpec {
     /// Where the shipped runtime loops are written (`python.py`, `node.js`).
     pub runtime_dir: PathBuf,
     pub log_group: String,
+    /// The execution role's ARN (what the function's logs are written as).
+    pub role: String,
 }
 
 /// One log line a function wrote (or START/END/REPORT), for CloudWatch Logs.
 #[derive(Debug, Clone)]
 pub struct LogLine {
+    /// The execution role the line is written as (CloudWatch Logs checks it under `--enforce-iam`).
+    pub role: std::sync::Arc<str>,
     pub group: String,
     pub stream: String,
     pub timestamp_ms: i64,

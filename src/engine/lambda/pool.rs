@@ -60,7 +60,8 @@ impl Pool {
 
     fn log(&self, spec: &FunctionSpec, stream: &str, lines: &[String]) {
         let now = now_millis();
-        (self.sink)(lines.iter().map(|m| LogLine { group: spec.log_group.clone(), stream: stream.to_string(), timestamp_ms: now, message: m.clone() }).collect());
+        let role: std::sync::Arc<str> = spec.role.as_str().into();
+        (self.sink)(lines.iter().map(|m| LogLine { role: role.clone(), group: spec.log_group.clone(), stream: stream.to_string(), timestamp_ms: now, message: m.clone() }).collect());
     }
 
     /// Invokes the function once and waits for the outcome.

@@ -115,10 +115,11 @@ impl Worker {
             .flatten()
         {
             let (log, sink, group, stream) = (log.clone(), sink.clone(), spec.log_group.clone(), stream_name.clone());
+            let role: Arc<str> = spec.role.as_str().into();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(out).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    sink(vec![LogLine { group: group.clone(), stream: stream.clone(), timestamp_ms: now_millis(), message: line.clone() }]);
+                    sink(vec![LogLine { role: role.clone(), group: group.clone(), stream: stream.clone(), timestamp_ms: now_millis(), message: line.clone() }]);
                     log.lock().push(line);
                 }
             });

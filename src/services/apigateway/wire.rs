@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::error::ApiGatewayError;
 use super::model::IntegrationResponse;
 use super::ops::{ApiGateway, CreateRestApiInput, PatchOperation, PutIntegrationInput, PutMethodInput};
+use crate::services::iam::authz::Access;
 use crate::protocol::{AwsError, AwsRequest, HttpResponse, Protocol, json, percent_decode, response};
 
 fn ok(status: StatusCode, v: &Value) -> HttpResponse {
@@ -63,6 +64,20 @@ struct StageIn {
 }
 
 /// Handles one control-plane request.
+/// What an API Gateway management call needs under `--enforce-iam`: `apigateway:<METHOD>` on
+/// `arn:aws:apigateway:<region>::<path>`, plus `iam:PassRole` on an integration's `credentials`.
+pub fn access(req: &AwsRequest, region: &str) -> Vec<Access> {
+    let path = percent_decode(&req.path);
+    let mut out = vec![Access::new(format!("apigateway:{}", req.method), format!("arn:aws:apigateway:{region}::{path}"))];
+    if req.method == Method::PUT && path.ends_with("/integration") {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        if let Some(role) = body.get("credentials").and_then(|c| c.as_str()).filter(|r| r.starts_with("arn:")) {
+            out.push(Access::new("iam:PassRole", role).with("iam:PassedToService", "apigateway.amazonaws.com"));
+        }
+    }
+    out
+}
+
 pub fn handle(gw: &ApiGateway, req: &AwsRequest) -> (HttpResponse, &'static str) {
     let (op, result) = dispatch(gw, req);
     let resp = result.unwrap_or_else(|e| e.render(Protocol::RestJson1, &req.request_id, req.method == Method::HEAD));

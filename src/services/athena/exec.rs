@@ -10,6 +10,7 @@ use firelocal_sql::{Context, ObjectInfo, PartitionDef, ResultColumn, SqlError, S
 use serde_json::{Value, json};
 
 use crate::services::glue::Glue;
+use crate::services::iam::authz::{Access, Guard};
 use crate::services::glue::error::GlueError;
 use crate::services::s3::{self, S3};
 
@@ -38,6 +39,8 @@ pub struct Env<'a> {
     pub cache: Option<&'a ScanCache>,
     /// Set by StopQueryExecution.
     pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    /// `--enforce-iam`: the query acts as its caller.
+    pub guard: Option<&'a Guard>,
 }
 
 /// The engine's view of the catalog and objects.
@@ -47,6 +50,20 @@ pub struct Catalog<'a> {
     pub cache: Option<&'a ScanCache>,
     /// Set by StopQueryExecution.
     pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    /// `--enforce-iam`: reads act as the query's caller.
+    pub guard: Option<&'a Guard>,
+}
+
+impl Catalog<'_> {
+    /// Whether the caller may make one access (always, when nothing is enforced).
+    fn allow(&self, access: &Access) -> Result<(), String> {
+        self.guard.map_or(Ok(()), |g| g(access))
+    }
+
+    /// `glue:<action>` on the catalog, the database and the table, as Athena asks Glue.
+    fn allow_glue(&self, action: &str, database: &str, table: Option<&str>) -> Result<(), String> {
+        crate::services::glue::wire::catalog_access(action, &self.glue.region, Some(database), table).iter().try_for_each(|a| self.allow(a))
+    }
 }
 
 impl Context for Catalog<'_> {
@@ -54,12 +71,16 @@ impl Context for Catalog<'_> {
         self.glue.database_exists(database)
     }
     fn table(&self, database: &str, name: &str) -> Result<Option<TableDef>, String> {
+        self.allow_glue("glue:GetTable", database, Some(name)).map_err(insufficient)?;
         self.glue.table_def(database, name).map_err(|e| e.to_aws().message)
     }
     fn partitions(&self, database: &str, name: &str) -> Result<Vec<PartitionDef>, String> {
+        self.allow_glue("glue:GetPartitions", database, Some(name)).map_err(insufficient)?;
         self.glue.partition_defs(database, name).map_err(|e| e.to_aws().message)
     }
     fn list_objects(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectInfo>, String> {
+        self.allow(&Access::new("s3:ListBucket", format!("arn:aws:s3:::{bucket}")).with("s3:prefix", prefix))
+            .map_err(|_| format!("Permission denied on S3 path: s3://{bucket}/{prefix}"))?;
         let mut out = Vec::new();
         let mut after: Vec<u8> = Vec::new();
         loop {
@@ -75,6 +96,8 @@ impl Context for Catalog<'_> {
         }
     }
     fn get_object(&self, bucket: &str, key: &str) -> Result<Bytes, String> {
+        self.allow(&Access::new("s3:GetObject", format!("arn:aws:s3:::{bucket}/{key}")))
+            .map_err(|_| "Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)".to_string())?;
         let obj = self.s3.store.object(bucket, key).map_err(|e| format!("{e:?}"))?;
         self.s3.store.read_data(&obj.data, None).map_err(|e| format!("{e:?}"))
     }
@@ -84,6 +107,16 @@ impl Context for Catalog<'_> {
     fn cancelled(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
+}
+
+/// Athena's words for a Glue call its caller may not make.
+fn insufficient(denial: String) -> String {
+    format!("Insufficient permissions to execute the query. {denial} (Service: AWSGlue; Status Code: 400; Error Code: AccessDeniedException)")
+}
+
+/// A denial that fails the query with Athena's permission error.
+pub fn access_denied(message: String) -> SqlError {
+    SqlError::new("PERMISSION_DENIED", message)
 }
 
 fn glue_err(e: GlueError) -> SqlError {
@@ -113,7 +146,7 @@ fn like_pattern(p: Option<&str>) -> Option<regex::Regex> {
 impl Env<'_> {
     /// The engine's view of the catalog and objects for this statement.
     fn catalog(&self) -> Catalog<'_> {
-        Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel }
+        Catalog { glue: self.glue, s3: self.s3, cache: self.cache, cancel: self.cancel, guard: self.guard }
     }
 
     fn db_of(&self, n: &TableName) -> String {
@@ -122,14 +155,39 @@ impl Env<'_> {
 
     fn table(&self, n: &TableName) -> Result<TableDef, SqlError> {
         let db = self.db_of(n);
+        self.catalog().allow_glue("glue:GetTable", &db, Some(&n.name)).map_err(|m| access_denied(insufficient(m)))?;
         if !self.glue.database_exists(&db) {
             return Err(SqlError::new("SCHEMA_NOT_FOUND", format!("Schema '{db}' does not exist")));
         }
         self.glue.table_def(&db, &n.name).map_err(glue_err)?.ok_or_else(|| SqlError::new("TABLE_NOT_FOUND", format!("Table 'awsdatacatalog.{db}.{}' does not exist", n.name)))
     }
 
+    /// The Glue call a DDL or SHOW statement makes for its caller, checked before it runs
+    /// (reads of tables and objects are checked where they happen).
+    fn allow_statement(&self, stmt: &Statement) -> Result<(), SqlError> {
+        let (action, db, table): (&str, String, Option<&str>) = match stmt {
+            Statement::CreateDatabase { name, .. } => ("glue:CreateDatabase", name.clone(), None),
+            Statement::DropDatabase { name, .. } => ("glue:DeleteDatabase", name.clone(), None),
+            Statement::CreateTable { table, db, .. } => ("glue:CreateTable", db.clone().unwrap_or_else(|| self.database.clone()), Some(table.name.as_str())),
+            Statement::DropTable { name, .. } | Statement::DropView { name, .. } => ("glue:DeleteTable", self.db_of(name), Some(name.name.as_str())),
+            Statement::CreateView { name, .. } | Statement::Ctas { name, .. } => ("glue:CreateTable", self.db_of(name), Some(name.name.as_str())),
+            Statement::MsckRepair { name } | Statement::AddPartitions { name, .. } => ("glue:BatchCreatePartition", self.db_of(name), Some(name.name.as_str())),
+            Statement::DropPartitions { name, .. } => ("glue:BatchDeletePartition", self.db_of(name), Some(name.name.as_str())),
+            Statement::ShowPartitions { name } => ("glue:GetPartitions", self.db_of(name), Some(name.name.as_str())),
+            Statement::ShowDatabases { .. } => ("glue:GetDatabases", String::new(), None),
+            Statement::ShowTables { db, .. } | Statement::ShowViews { db } => ("glue:GetTables", db.clone().unwrap_or_else(|| self.database.clone()), Some("*")),
+            _ => return Ok(()),
+        };
+        let db = (!db.is_empty()).then_some(db.as_str());
+        crate::services::glue::wire::catalog_access(action, &self.glue.region, db, table)
+            .iter()
+            .try_for_each(|a| self.guard.map_or(Ok(()), |g| g(a)))
+            .map_err(|m| access_denied(insufficient(m)))
+    }
+
     /// Runs one parsed statement.
     pub fn run(&self, stmt: Statement, sql: &str) -> Result<Outcome, SqlError> {
+        self.allow_statement(&stmt)?;
         let ctx = self.catalog();
         match stmt {
             Statement::Query(q) => {
@@ -343,6 +401,8 @@ impl Env<'_> {
         let mut partitions = Vec::new();
         for (path, bytes, vals) in &out.files {
             let key = format!("{prefix}{path}");
+            ctx.allow(&Access::new("s3:PutObject", format!("arn:aws:s3:::{bucket}/{key}")))
+                .map_err(|_| access_denied(format!("Access denied when writing to location: {location}")))?;
             s3::ops::put_object(self.s3, s3::ops::PutObjectInput { bucket: bucket.to_string(), key, body: Bytes::from(bytes.clone()), ..Default::default() })
                 .map_err(|e| SqlError::new("HIVE_WRITER_OPEN_ERROR", format!("Error writing to {location}: {}", e.to_aws().message)))?;
             if !partitioned_by.is_empty() {

@@ -15,6 +15,7 @@ use super::error::{AthenaError, AthenaResult};
 use super::exec::{Env, Outcome};
 use crate::protocol::time::now_millis;
 use crate::services::glue::Glue;
+use crate::services::iam::authz::{Access, Guard};
 use crate::services::s3::{self, S3};
 use crate::state::DocTable;
 
@@ -74,7 +75,7 @@ pub struct Execution {
 }
 
 /// What StartQueryExecution takes.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct StartInput {
     pub query: String,
     pub database: Option<String>,
@@ -83,6 +84,8 @@ pub struct StartInput {
     pub workgroup: Option<String>,
     pub token: Option<String>,
     pub parameters: Vec<String>,
+    /// `--enforce-iam`: what the query's caller may do (it reads and writes as its caller).
+    pub guard: Option<Guard>,
 }
 
 /// The Athena service.
@@ -114,6 +117,7 @@ fn error_type(code: &str) -> i64 {
         "DIVISION_BY_ZERO" => 1001,
         "INVALID_CAST_ARGUMENT" | "INVALID_FUNCTION_ARGUMENT" | "INVALID_LITERAL" => 1100,
         "NOT_SUPPORTED" => 1200,
+        "PERMISSION_DENIED" => 1500,
         "FAILED" | "ALREADY_EXISTS" => 1003,
         "GENERIC_INTERNAL_ERROR" => 200,
         _ => 1000,
@@ -227,9 +231,10 @@ impl Athena {
             ex.by_id.insert(id.clone(), exec);
         }
         let me = self.clone();
+        let guard = input.guard.clone();
         let (qid, db) = (id.clone(), input.database.clone().unwrap_or_else(|| "default".into()).to_ascii_lowercase());
         // Its own thread with a deep stack: planning recurses once per level of the query.
-        let spawned = std::thread::Builder::new().name(format!("athena-{id}")).stack_size(QUERY_STACK_BYTES).spawn(move || me.run(&qid, stmt, &sql, &db, &prefix));
+        let spawned = std::thread::Builder::new().name(format!("athena-{id}")).stack_size(QUERY_STACK_BYTES).spawn(move || me.run(&qid, stmt, &sql, &db, &prefix, guard.as_ref()));
         if let Err(e) = spawned {
             let mut ex = self.executions.lock();
             if let Some(x) = ex.by_id.get_mut(&id) {
@@ -242,7 +247,7 @@ impl Athena {
         Ok(id)
     }
 
-    fn run(&self, id: &str, stmt: Statement, sql: &str, db: &str, prefix: &str) {
+    fn run(&self, id: &str, stmt: Statement, sql: &str, db: &str, prefix: &str, guard: Option<&Guard>) {
         let started = now_millis();
         let cancel = {
             let mut ex = self.executions.lock();
@@ -255,10 +260,10 @@ impl Athena {
                 _ => return,
             }
         };
-        let env = Env { glue: &self.glue, s3: &self.s3, database: db.to_string(), query_id: id, output_prefix: Some(prefix.to_string()), now_ms: started, cache: Some(&self.cache), cancel: Some(&cancel) };
+        let env = Env { glue: &self.glue, s3: &self.s3, database: db.to_string(), query_id: id, output_prefix: Some(prefix.to_string()), now_ms: started, cache: Some(&self.cache), cancel: Some(&cancel), guard };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| env.run(stmt, sql)))
             .unwrap_or_else(|_| Err(SqlError::new("GENERIC_INTERNAL_ERROR", "the query engine failed unexpectedly")));
-        let result = result.and_then(|o| self.write_results(id, prefix, &o).map(|_| o));
+        let result = result.and_then(|o| self.write_results(id, prefix, &o, guard).map(|_| o));
         let done = now_millis();
         let mut ex = self.executions.lock();
         let Some(e) = ex.by_id.get_mut(id) else { return };
@@ -274,7 +279,11 @@ impl Athena {
             }
             Err(err) => {
                 e.state = State::Failed;
-                let text = if err.code == "FAILED" { format!("FAILED: {}", err.message) } else { err.to_string() };
+                let text = match err.code {
+                    "FAILED" => format!("FAILED: {}", err.message),
+                    "PERMISSION_DENIED" => err.message.clone(),
+                    _ => err.to_string(),
+                };
                 e.reason = Some(text);
                 e.error = Some((if err.is_user_error() { 2 } else { 1 }, error_type(err.code)));
             }
@@ -282,9 +291,16 @@ impl Athena {
     }
 
     /// Writes `<id>.csv` (+ `.csv.metadata`) or `<id>.txt` to the output location.
-    fn write_results(&self, id: &str, prefix: &str, o: &Outcome) -> Result<(), SqlError> {
+    fn write_results(&self, id: &str, prefix: &str, o: &Outcome, guard: Option<&Guard>) -> Result<(), SqlError> {
         let Some((bucket, key_prefix)) = firelocal_sql::catalog::split_s3(prefix) else { return Ok(()) };
         let put = |key: String, body: Vec<u8>, ct: &str| {
+            if let Some(g) = guard {
+                g(&Access::new("s3:PutObject", format!("arn:aws:s3:::{bucket}/{key}"))).map_err(|_| {
+                    super::exec::access_denied(format!(
+                        "Access denied when writing output to url: s3://{bucket}/{key} . Please ensure you are allowed to access the S3 bucket. If you are encrypting query results with KMS key, please ensure you are allowed to access your KMS key"
+                    ))
+                })?;
+            }
             let mut input = s3::ops::PutObjectInput { bucket: bucket.to_string(), key, body: Bytes::from(body), ..Default::default() };
             input.meta.content_type = Some(ct.to_string());
             s3::ops::put_object(&self.s3, input).map(|_| ()).map_err(|e| {
@@ -301,6 +317,11 @@ impl Athena {
             put(format!("{key_prefix}{id}.txt"), text.join("\n").into_bytes(), "binary/octet-stream")?;
         }
         Ok(())
+    }
+
+    /// The workgroup an execution ran in.
+    pub fn execution_workgroup(&self, id: &str) -> Option<String> {
+        self.executions.lock().by_id.get(id).map(|e| e.workgroup.clone())
     }
 
     /// GetQueryExecution's `QueryExecution` document.

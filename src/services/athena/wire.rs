@@ -10,6 +10,8 @@ use super::error::AthenaError;
 use super::ops::{Athena, StartInput};
 use crate::protocol::json;
 use crate::protocol::{AwsError, AwsRequest, HttpResponse, Protocol};
+use crate::services::iam::authz::{Access, Guard};
+use crate::services::iam::ops::ACCOUNT;
 
 const PROTOCOL: Protocol = Protocol::AwsJson1_1;
 const CATALOG: &str = "AwsDataCatalog";
@@ -60,13 +62,49 @@ const OPERATIONS: &[&str] = &[
     "ListDataCatalogs", "GetDataCatalog", "ListEngineVersions",
 ];
 
+/// What an Athena call needs under `--enforce-iam`: `athena:<Operation>` on the workgroup the
+/// call runs in (an execution's or a named query's own) or on the data catalog, and, for the
+/// metadata calls Athena answers from Glue, the Glue permission it uses as its caller.
+pub fn access(athena: &Athena, req: &AwsRequest, region: &str) -> Vec<Access> {
+    let op = req.header("x-amz-target").and_then(|t| t.split_once('.')).map_or("", |(_, o)| o);
+    let i: In = serde_json::from_slice(&req.body).unwrap_or_default();
+    let action = format!("athena:{op}");
+    let workgroup = |wg: &str| Access::new(&action, format!("arn:aws:athena:{region}:{ACCOUNT}:workgroup/{wg}"));
+    let named = |id: &str| athena.get_named_query(id).ok().and_then(|d| d.get("WorkGroup").and_then(Value::as_str).map(str::to_string));
+    let glue = |glue_action: &str, db: Option<&str>, table: Option<&str>| crate::services::glue::wire::catalog_access(glue_action, region, db, table);
+    let primary = || i.work_group.clone().unwrap_or_else(|| "primary".into());
+    let catalog = Access::new(&action, format!("arn:aws:athena:{region}:{ACCOUNT}:datacatalog/{}", i.catalog_name.as_deref().or(i.name.as_deref()).unwrap_or(CATALOG)));
+    match op {
+        "StartQueryExecution" | "ListQueryExecutions" | "CreateNamedQuery" | "ListNamedQueries" => vec![workgroup(&primary())],
+        "GetWorkGroup" | "UpdateWorkGroup" | "DeleteWorkGroup" | "CreateWorkGroup" => vec![workgroup(i.work_group.as_deref().or(i.name.as_deref()).unwrap_or_default())],
+        "GetQueryExecution" | "GetQueryResults" | "StopQueryExecution" | "BatchGetQueryExecution" => {
+            let ids = i.query_execution_id.iter().chain(&i.query_execution_ids);
+            let mut wgs: Vec<String> = ids.filter_map(|id| athena.execution_workgroup(id)).collect();
+            wgs.dedup();
+            wgs.iter().map(|wg| workgroup(wg)).collect()
+        }
+        "GetNamedQuery" | "DeleteNamedQuery" | "BatchGetNamedQuery" => {
+            let ids = i.named_query_id.iter().chain(&i.named_query_ids);
+            let mut wgs: Vec<String> = ids.filter_map(|id| named(id)).collect();
+            wgs.dedup();
+            wgs.iter().map(|wg| workgroup(wg)).collect()
+        }
+        "GetDataCatalog" => vec![catalog],
+        "ListDatabases" => [vec![catalog], glue("glue:GetDatabases", None, None)].concat(),
+        "GetDatabase" => [vec![catalog], glue("glue:GetDatabase", i.database_name.as_deref(), None)].concat(),
+        "ListTableMetadata" => [vec![catalog], glue("glue:GetTables", i.database_name.as_deref(), Some("*"))].concat(),
+        "GetTableMetadata" => [vec![catalog], glue("glue:GetTable", i.database_name.as_deref(), i.table_name.as_deref())].concat(),
+        _ => vec![Access::new(&action, "*")],
+    }
+}
+
 /// Handles one Athena request.
-pub fn handle(athena: &Arc<Athena>, req: &AwsRequest) -> (HttpResponse, &'static str) {
+pub fn handle(athena: &Arc<Athena>, req: &AwsRequest, guard: Option<Guard>) -> (HttpResponse, &'static str) {
     let op = req.header("x-amz-target").and_then(|t| t.split_once('.')).map_or("", |(_, o)| o);
     let Some(name) = OPERATIONS.iter().find(|o| **o == op).copied() else {
         return (AthenaError::UnknownOperation(op.to_string()).to_aws().render(PROTOCOL, &req.request_id, false), "Unknown");
     };
-    let resp = match run(athena, name, &req.body) {
+    let resp = match run(athena, name, &req.body, guard) {
         Ok(v) => json::ok(PROTOCOL, &v),
         Err(e) => e.render(PROTOCOL, &req.request_id, false),
     };
@@ -121,7 +159,7 @@ fn table_metadata(t: &TableDef, raw: &Value) -> Value {
     })
 }
 
-fn run(athena: &Arc<Athena>, op: &str, body: &[u8]) -> Result<Value, AwsError> {
+fn run(athena: &Arc<Athena>, op: &str, body: &[u8], guard: Option<Guard>) -> Result<Value, AwsError> {
     let i: In = json::parse(body)?;
     let e = |e: AthenaError| e.to_aws();
     let ge = |e: crate::services::glue::error::GlueError| match e {
@@ -140,6 +178,7 @@ fn run(athena: &Arc<Athena>, op: &str, body: &[u8]) -> Result<Value, AwsError> {
                 workgroup: i.work_group,
                 token: i.client_request_token,
                 parameters: i.execution_parameters,
+                guard,
             };
             json!({"QueryExecutionId": athena.start(input).map_err(e)?})
         }

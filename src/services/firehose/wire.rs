@@ -9,6 +9,8 @@ use super::error::{FirehoseError, FirehoseResult};
 use super::ops::{CreateDeliveryStreamInput, Firehose, Tag};
 use crate::protocol::json::{self, blob};
 use crate::protocol::{AwsError, AwsRequest, HttpResponse, Protocol};
+use crate::services::iam::authz::Access;
+use crate::services::iam::ops::ACCOUNT;
 
 const PROTOCOL: Protocol = Protocol::AwsJson1_1;
 
@@ -87,6 +89,26 @@ fn limit(v: Option<i64>, max: i64, default: i64, field: &str) -> FirehoseResult<
         Some(n) if (1..=max).contains(&n) => Ok(n as usize),
         Some(n) => Err(FirehoseError::validation(field, n, format!("Member must have value between 1 and {max}"))),
     }
+}
+
+/// What a Firehose call needs under `--enforce-iam`: `firehose:<Operation>` on the stream's
+/// ARN (`*` for ListDeliveryStreams), and `iam:PassRole` on the role a new stream acts as.
+pub fn access(req: &AwsRequest, region: &str) -> Vec<Access> {
+    let op = req.header("x-amz-target").and_then(|t| t.split_once('.')).map_or("", |(_, o)| o);
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let name = body.get("DeliveryStreamName").and_then(Value::as_str);
+    let resource = match name {
+        Some(n) if op != "ListDeliveryStreams" => format!("arn:aws:firehose:{region}:{ACCOUNT}:deliverystream/{n}"),
+        _ => "*".into(),
+    };
+    let mut out = vec![Access::new(format!("firehose:{op}"), resource)];
+    if op == "CreateDeliveryStream" {
+        let roles = ["/ExtendedS3DestinationConfiguration/RoleARN", "/S3DestinationConfiguration/RoleARN"];
+        for role in roles.iter().filter_map(|p| body.pointer(p)).filter_map(Value::as_str) {
+            out.push(Access::new("iam:PassRole", role).with("iam:PassedToService", "firehose.amazonaws.com"));
+        }
+    }
+    out
 }
 
 /// Handles one Firehose request: returns the response and the operation name for the log.

@@ -7,6 +7,8 @@ use super::error::GlueError;
 use super::ops::Glue;
 use crate::protocol::json;
 use crate::protocol::{AwsError, AwsRequest, HttpResponse, Protocol};
+use crate::services::iam::authz::Access;
+use crate::services::iam::ops::ACCOUNT;
 
 const PROTOCOL: Protocol = Protocol::AwsJson1_1;
 
@@ -37,6 +39,41 @@ const OPERATIONS: &[&str] = &[
     "CreateDatabase", "GetDatabase", "GetDatabases", "UpdateDatabase", "DeleteDatabase", "CreateTable", "GetTable", "GetTables", "UpdateTable",
     "DeleteTable", "CreatePartition", "BatchCreatePartition", "GetPartition", "GetPartitions", "BatchDeletePartition", "DeletePartition",
 ];
+
+/// `action` on the Glue resources a call on `database` / `table` touches, as Glue checks them:
+/// the catalog, then the database, then the table.
+pub fn catalog_access(action: &str, region: &str, database: Option<&str>, table: Option<&str>) -> Vec<Access> {
+    let arn = |kind: &str| format!("arn:aws:glue:{region}:{ACCOUNT}:{kind}");
+    let mut out = vec![Access::new(action, arn("catalog"))];
+    if let Some(db) = database.map(str::to_ascii_lowercase) {
+        out.push(Access::new(action, arn(&format!("database/{db}"))));
+        if let Some(t) = table {
+            out.push(Access::new(action, arn(&format!("table/{db}/{}", t.to_ascii_lowercase()))));
+        }
+    }
+    out
+}
+
+/// What a Glue call needs under `--enforce-iam`: `glue:<Operation>` on every resource it touches.
+pub fn access(req: &AwsRequest, region: &str) -> Vec<Access> {
+    let op = req.header("x-amz-target").and_then(|t| t.split_once('.')).map_or("", |(_, o)| o);
+    let i: In = serde_json::from_slice(&req.body).unwrap_or_default();
+    let input_name = |v: &Option<Value>| v.as_ref().and_then(|d| d.get("Name")).and_then(Value::as_str).map(str::to_string);
+    let database = match op {
+        "CreateDatabase" => input_name(&i.database_input),
+        "GetDatabase" | "UpdateDatabase" | "DeleteDatabase" => i.name.clone(),
+        "GetDatabases" => None,
+        _ => i.database_name.clone(),
+    };
+    let table = match op {
+        "CreateTable" | "UpdateTable" => input_name(&i.table_input),
+        "GetTable" | "DeleteTable" => i.name.clone(),
+        "GetTables" => Some("*".into()),
+        "CreateDatabase" | "GetDatabase" | "UpdateDatabase" | "DeleteDatabase" => None,
+        _ => i.table_name.clone(),
+    };
+    catalog_access(&format!("glue:{op}"), region, database.as_deref(), table.as_deref())
+}
 
 /// Handles one Glue request.
 pub fn handle(glue: &Glue, req: &AwsRequest) -> (HttpResponse, &'static str) {

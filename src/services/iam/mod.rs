@@ -1,7 +1,8 @@
 //! AWS IAM (awsQuery): roles with trust, inline and attached policies, managed policies with
 //! versions (and the AWS managed policies pipelines use), users and access keys. Policies are
-//! stored and validated; evaluating them (enforcement) is not built yet.
+//! stored and validated; `authz` decides calls with them under `--enforce-iam`.
 
+pub mod authz;
 pub mod eval;
 pub mod managed;
 pub mod ops;

@@ -135,12 +135,18 @@ pub struct Iam {
     docs: DocTable,
 }
 
-/// What an identity's own policies (inline and attached managed) decide for one request.
-fn identity_decision(s: &State, inline: &BTreeMap<String, String>, attached: &[String], action: &str, resource: &str) -> Decision {
+/// An identity's own policy documents: its inline policies and its attached managed policies'
+/// default versions.
+fn identity_policies(s: &State, inline: &BTreeMap<String, String>, attached: &[String]) -> Vec<Value> {
     let mut docs: Vec<Value> = inline.values().filter_map(|d| serde_json::from_str(d).ok()).collect();
     docs.extend(attached.iter().filter_map(|a| s.policies.get(a)).filter_map(|p| p.default_version()).filter_map(|v| serde_json::from_str(&v.document).ok()));
+    docs
+}
+
+/// What an identity's own policies decide for one request (no condition keys).
+fn identity_decision(s: &State, inline: &BTreeMap<String, String>, attached: &[String], action: &str, resource: &str) -> Decision {
     let req = super::eval::Request { action: action.to_string(), resource: resource.to_string(), context: BTreeMap::new() };
-    super::eval::evaluate(&docs, &req)
+    super::eval::evaluate(&identity_policies(s, inline, attached), &req)
 }
 
 /// `PREFIX` + 17 upper-case letters and digits, like IAM's unique ids.
@@ -526,15 +532,24 @@ impl Iam {
     /// Whether `role_arn`'s policies (inline and attached) allow `action` on `resource` for a
     /// hop made on the role's behalf. `Err` carries AWS's denial message.
     pub fn authorize_role(&self, role_arn: &str, session: &str, action: &str, resource: &str) -> Result<(), String> {
-        let role_name = role_arn.rsplit('/').next().unwrap_or(role_arn);
-        let principal = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}");
-        let denied = || format!("User: {principal} is not authorized to perform: {action} on resource: {resource}");
-        let s = self.state.lock();
-        let Some(role) = s.roles.values().find(|r| r.arn == role_arn) else { return Err(denied()) };
-        match identity_decision(&s, &role.inline, &role.attached, action, resource) {
-            Decision::Allow => Ok(()),
-            _ => Err(denied()),
+        let caller = super::authz::Caller::internal(super::authz::Principal::role_session(role_arn, session));
+        let access = super::authz::Access::new(action, resource);
+        if self.role_by_arn(role_arn).is_none() {
+            return Err(super::authz::denial_message(&caller.principal.arn(), &access, Decision::ImplicitDeny));
         }
+        self.authorize(&caller, &access)
+    }
+
+    /// A role's policy documents (none if the role is gone).
+    pub fn role_policies(&self, name: &str) -> Vec<Value> {
+        let s = self.state.lock();
+        s.roles.get(name).map(|r| identity_policies(&s, &r.inline, &r.attached)).unwrap_or_default()
+    }
+
+    /// A user's policy documents (none if the user is gone).
+    pub fn user_policies(&self, name: &str) -> Vec<Value> {
+        let s = self.state.lock();
+        s.users.get(name).map(|u| identity_policies(&s, &u.inline, &u.attached)).unwrap_or_default()
     }
 
     /// Whether `caller_arn` (as STS names it: the account root, an IAM user, or an

@@ -54,6 +54,37 @@ fn list(w: &mut XmlWriter, tag: &str, items: &[String], inner: &str) {
     w.close(tag);
 }
 
+/// What an IAM call needs under `--enforce-iam`: `iam:<Action>` on the role, user or policy it
+/// names (an attach call on the role or user, with `iam:PolicyARN`), the path-prefix ARN for
+/// listings, and the caller itself for access-key calls that name no user.
+pub fn access(iam: &Iam, req: &AwsRequest, caller_arn: &str) -> Vec<super::authz::Access> {
+    use super::ops::ACCOUNT;
+    let p = query::params(req);
+    let action = p.get("Action").cloned().unwrap_or_default();
+    let get = |k: &str| p.get(k).map(String::as_str);
+    let path = get("Path").unwrap_or("/");
+    let role = get("RoleName").map(|n| iam.role(n).map(|r| r.arn).unwrap_or_else(|_| format!("arn:aws:iam::{ACCOUNT}:role{path}{n}")));
+    let user = get("UserName").map(|n| iam.user(n).map(|u| u.arn).unwrap_or_else(|_| format!("arn:aws:iam::{ACCOUNT}:user{path}{n}")));
+    let resource = match action.as_str() {
+        "ListRoles" => format!("arn:aws:iam::{ACCOUNT}:role{}", get("PathPrefix").unwrap_or("/")),
+        "ListPolicies" => format!("arn:aws:iam::{ACCOUNT}:policy{}", get("PathPrefix").unwrap_or("/")),
+        "ListUsers" => format!("arn:aws:iam::{ACCOUNT}:user{}", get("PathPrefix").unwrap_or("/")),
+        "CreatePolicy" => format!("arn:aws:iam::{ACCOUNT}:policy{path}{}", get("PolicyName").unwrap_or_default()),
+        _ => match (role, user, get("PolicyArn")) {
+            (Some(r), _, _) => r,
+            (None, Some(u), _) => u,
+            (None, None, Some(arn)) => arn.to_string(),
+            (None, None, None) if action.contains("AccessKey") || action == "GetUser" => caller_arn.to_string(),
+            _ => "*".to_string(),
+        },
+    };
+    let mut a = super::authz::Access::new(format!("iam:{action}"), resource);
+    if let Some(arn) = get("PolicyArn").filter(|_| action.starts_with("Attach") || action.starts_with("Detach")) {
+        a = a.with("iam:PolicyARN", arn);
+    }
+    vec![a]
+}
+
 /// Handles one IAM request.
 pub fn handle(iam: &Iam, req: &AwsRequest) -> (HttpResponse, &'static str) {
     let p = query::params(req);

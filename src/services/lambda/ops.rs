@@ -322,6 +322,7 @@ impl Lambda {
             },
             runtime_dir: self.root.join("runtime"),
             log_group: f.log_group(),
+            role: f.role.clone(),
         }
     }
 

@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use super::error::LambdaError;
 use super::ops::{CreateFunctionInput, FunctionCode, InvocationType, Lambda, UpdateConfigurationInput};
+use crate::services::iam::authz::Access;
+use crate::services::iam::ops::ACCOUNT;
 use crate::protocol::json;
 use crate::protocol::{AwsError, AwsRequest, HttpResponse, Protocol, percent_decode, response};
 
@@ -16,6 +18,68 @@ const PROTOCOL: Protocol = Protocol::RestJson1;
 
 fn json_response(status: StatusCode, v: &Value) -> HttpResponse {
     response(status, vec![("content-type", "application/json".into())], Bytes::from(v.to_string()))
+}
+
+/// What a Lambda call needs under `--enforce-iam`: `lambda:<Action>` on the function's ARN
+/// (with its qualifier when the call names one; `*` for ListFunctions), and `iam:PassRole` on the
+/// execution role a create or configuration update hands to Lambda.
+pub fn access(req: &AwsRequest, region: &str) -> Vec<Access> {
+    let (op, parts) = operation(req);
+    let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+    let name = match op {
+        "CreateFunction" => body.get("FunctionName").and_then(|v| v.as_str()).map(str::to_string),
+        _ => parts.first().cloned(),
+    };
+    let action = match op {
+        "Invoke" => "lambda:InvokeFunction".to_string(),
+        "Unsupported" => format!("lambda:{}", req.method),
+        op => format!("lambda:{op}"),
+    };
+    let resource = match name {
+        None => "*".to_string(),
+        Some(n) => {
+            // A name, a partial ARN (`123456789012:function:name`) or a full ARN, maybe qualified.
+            let bare = n.rsplit_once("function:").map_or(n.as_str(), |(_, rest)| rest);
+            let (bare, qualifier) = bare.split_once(':').map_or((bare, req.query_param("Qualifier")), |(b, q)| (b, Some(q)));
+            let arn = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{bare}");
+            match qualifier {
+                Some(q) => format!("{arn}:{q}"),
+                None => arn,
+            }
+        }
+    };
+    let mut out = vec![Access::new(action, resource)];
+    if matches!(op, "CreateFunction" | "UpdateFunctionConfiguration")
+        && let Some(role) = body.get("Role").and_then(|v| v.as_str())
+    {
+        out.push(Access::new("iam:PassRole", role).with("iam:PassedToService", "lambda.amazonaws.com"));
+    }
+    out
+}
+
+/// The operation a request names and its decoded path segments after `/functions`.
+fn operation(req: &AwsRequest) -> (&'static str, Vec<String>) {
+    let path = req.path.trim_end_matches('/');
+    let Some(rest) = path.strip_prefix("/2015-03-31/functions") else { return ("Unsupported", Vec::new()) };
+    let parts: Vec<String> = rest.split('/').filter(|p| !p.is_empty()).map(percent_decode).collect();
+    let segs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let op = match (&req.method, segs.as_slice()) {
+        (&Method::POST, []) => "CreateFunction",
+        (&Method::GET, []) => "ListFunctions",
+        (&Method::GET, [_]) => "GetFunction",
+        (&Method::DELETE, [_]) => "DeleteFunction",
+        (&Method::GET, [_, "configuration"]) => "GetFunctionConfiguration",
+        (&Method::PUT, [_, "configuration"]) => "UpdateFunctionConfiguration",
+        (&Method::PUT, [_, "code"]) => "UpdateFunctionCode",
+        (&Method::POST, [_, "invocations"]) => "Invoke",
+        (&Method::POST, [_, "versions"]) => "PublishVersion",
+        (&Method::GET, [_, "versions"]) => "ListVersionsByFunction",
+        (&Method::POST, [_, "policy"]) => "AddPermission",
+        (&Method::GET, [_, "policy"]) => "GetPolicy",
+        (&Method::DELETE, [_, "policy", _]) => "RemovePermission",
+        _ => "Unsupported",
+    };
+    (op, parts)
 }
 
 /// Handles one Lambda control-plane or Invoke request.
@@ -30,38 +94,29 @@ fn err(e: LambdaError) -> AwsError {
 }
 
 async fn dispatch(lambda: &Lambda, req: &AwsRequest) -> (&'static str, Result<HttpResponse, AwsError>) {
-    let path = req.path.trim_end_matches('/');
-    let Some(rest) = path.strip_prefix("/2015-03-31/functions") else {
-        return ("Unsupported", Err(err(LambdaError::UnsupportedOperation(format!("firelocal's Lambda does not implement {} {} yet", req.method, req.path)))));
-    };
-    let parts: Vec<String> = rest.split('/').filter(|p| !p.is_empty()).map(percent_decode).collect();
+    let (op, parts) = operation(req);
+    let name = parts.first().map(String::as_str).unwrap_or_default();
     let qualifier = req.query_param("Qualifier");
-    let m = &req.method;
-    match (m, parts.as_slice()) {
-        (&Method::POST, []) => ("CreateFunction", create(lambda, req).await),
-        (&Method::GET, []) => ("ListFunctions", list(lambda, req)),
-        (&Method::GET, [name]) => ("GetFunction", lambda.get_function(name, qualifier).map(|v| json_response(StatusCode::OK, &v)).map_err(err)),
-        (&Method::DELETE, [name]) => {
-            ("DeleteFunction", lambda.delete_function(name, qualifier).await.map(|_| response(StatusCode::NO_CONTENT, vec![], Bytes::new())).map_err(err))
+    let result = match op {
+        "CreateFunction" => create(lambda, req).await,
+        "ListFunctions" => list(lambda, req),
+        "GetFunction" => lambda.get_function(name, qualifier).map(|v| json_response(StatusCode::OK, &v)).map_err(err),
+        "DeleteFunction" => lambda.delete_function(name, qualifier).await.map(|_| response(StatusCode::NO_CONTENT, vec![], Bytes::new())).map_err(err),
+        "GetFunctionConfiguration" => lambda.function(name, qualifier).map(|f| json_response(StatusCode::OK, &f.configuration())).map_err(err),
+        "UpdateFunctionConfiguration" => update_configuration(lambda, name, req).await,
+        "UpdateFunctionCode" => update_code(lambda, name, req).await,
+        "Invoke" => invoke(lambda, name, req).await,
+        "PublishVersion" => publish(lambda, name, req),
+        "ListVersionsByFunction" => lambda.list_versions(name).map(|v| json_response(StatusCode::OK, &serde_json::json!({ "Versions": v }))).map_err(err),
+        "AddPermission" => add_permission(lambda, name, req),
+        "GetPolicy" => lambda.get_policy(name).map(|v| json_response(StatusCode::OK, &v)).map_err(err),
+        "RemovePermission" => {
+            let sid = parts.get(2).map(String::as_str).unwrap_or_default();
+            lambda.remove_permission(name, sid).map(|_| response(StatusCode::NO_CONTENT, vec![], Bytes::new())).map_err(err)
         }
-        (&Method::GET, [name, c]) if c == "configuration" => {
-            ("GetFunctionConfiguration", lambda.function(name, qualifier).map(|f| json_response(StatusCode::OK, &f.configuration())).map_err(err))
-        }
-        (&Method::PUT, [name, c]) if c == "configuration" => ("UpdateFunctionConfiguration", update_configuration(lambda, name, req).await),
-        (&Method::PUT, [name, c]) if c == "code" => ("UpdateFunctionCode", update_code(lambda, name, req).await),
-        (&Method::POST, [name, i]) if i == "invocations" => ("Invoke", invoke(lambda, name, req).await),
-        (&Method::POST, [name, v]) if v == "versions" => ("PublishVersion", publish(lambda, name, req)),
-        (&Method::GET, [name, v]) if v == "versions" => (
-            "ListVersionsByFunction",
-            lambda.list_versions(name).map(|v| json_response(StatusCode::OK, &serde_json::json!({ "Versions": v }))).map_err(err),
-        ),
-        (&Method::POST, [name, p]) if p == "policy" => ("AddPermission", add_permission(lambda, name, req)),
-        (&Method::GET, [name, p]) if p == "policy" => ("GetPolicy", lambda.get_policy(name).map(|v| json_response(StatusCode::OK, &v)).map_err(err)),
-        (&Method::DELETE, [name, p, sid]) if p == "policy" => {
-            ("RemovePermission", lambda.remove_permission(name, sid).map(|_| response(StatusCode::NO_CONTENT, vec![], Bytes::new())).map_err(err))
-        }
-        _ => ("Unsupported", Err(err(LambdaError::UnsupportedOperation(format!("firelocal's Lambda does not implement {} {} yet", req.method, req.path))))),
-    }
+        _ => Err(err(LambdaError::UnsupportedOperation(format!("firelocal's Lambda does not implement {} {} yet", req.method, req.path)))),
+    };
+    (op, result)
 }
 
 async fn create(lambda: &Lambda, req: &AwsRequest) -> Result<HttpResponse, AwsError> {

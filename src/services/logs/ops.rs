@@ -112,6 +112,31 @@ impl Logs {
     }
 
     /// Appends lines (creating the group and stream as Lambda does).
+    /// Whether a log group, and a stream in it, exist.
+    pub fn exists(&self, group: &str, stream: &str) -> (bool, bool) {
+        let groups = self.groups.lock();
+        let g = groups.get(group);
+        (g.is_some(), g.is_some_and(|g| g.streams.contains_key(stream)))
+    }
+
+    /// The accesses writing to `group`/`stream` takes, as Lambda makes them: CreateLogGroup if the
+    /// group is missing, CreateLogStream if the stream is, then PutLogEvents.
+    pub fn write_access(&self, group: &str, stream: &str) -> Vec<crate::services::iam::authz::Access> {
+        use crate::services::iam::authz::Access;
+        let account = crate::services::iam::ops::ACCOUNT;
+        let group_arn = format!("arn:aws:logs:{}:{account}:log-group:{group}", self.region);
+        let (has_group, has_stream) = self.exists(group, stream);
+        let mut out = Vec::new();
+        if !has_group {
+            out.push(Access::new("logs:CreateLogGroup", format!("{group_arn}:log-stream:")));
+        }
+        if !has_stream {
+            out.push(Access::new("logs:CreateLogStream", format!("{group_arn}:log-stream:{stream}")));
+        }
+        out.push(Access::new("logs:PutLogEvents", format!("{group_arn}:log-stream:{stream}")));
+        out
+    }
+
     pub fn ingest(&self, lines: Vec<LogLine>) {
         let now = now_millis();
         let mut groups = self.groups.lock();
@@ -272,7 +297,7 @@ mod tests {
     #[test]
     fn events_page_forward_and_back() -> Result<(), LogsError> {
         let logs = Logs::new("us-east-1");
-        logs.ingest((0..5).map(|i| LogLine { group: "g".into(), stream: "s".into(), timestamp_ms: i, message: format!("m{i}") }).collect());
+        logs.ingest((0..5).map(|i| LogLine { role: "r".into(), group: "g".into(), stream: "s".into(), timestamp_ms: i, message: format!("m{i}") }).collect());
         let last = logs.get_log_events("g", "s", (None, None), 2, false, None)?;
         assert_eq!(last["events"][1]["message"], "m4");
         let first = logs.get_log_events("g", "s", (None, None), 2, true, None)?;

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use super::ops::{Logs, LogsError};
 use crate::protocol::json;
 use crate::protocol::{AwsError, AwsRequest, HttpResponse, Protocol};
+use crate::services::iam::authz::Access;
+use crate::services::iam::ops::ACCOUNT;
 
 const PROTOCOL: Protocol = Protocol::AwsJson1_1;
 
@@ -39,6 +41,16 @@ const OPERATIONS: &[&str] = &[
     "CreateLogGroup", "DeleteLogGroup", "CreateLogStream", "PutLogEvents", "DescribeLogGroups", "DescribeLogStreams",
     "GetLogEvents", "FilterLogEvents",
 ];
+
+/// What a CloudWatch Logs call needs under `--enforce-iam`: `logs:<Operation>` on
+/// `arn:aws:logs:<region>:<account>:log-group:<group>:log-stream:<stream>` (the stream part empty
+/// for group-level calls, the group empty for account-wide ones), as AWS names it in denials.
+pub fn access(req: &AwsRequest, region: &str) -> Vec<Access> {
+    let op = req.header("x-amz-target").and_then(|t| t.split_once('.')).map_or("", |(_, o)| o);
+    let i: In = serde_json::from_slice(&req.body).unwrap_or_default();
+    let stream = if matches!(op, "CreateLogStream" | "PutLogEvents" | "GetLogEvents") { i.log_stream_name.as_str() } else { "" };
+    vec![Access::new(format!("logs:{op}"), format!("arn:aws:logs:{region}:{ACCOUNT}:log-group:{}:log-stream:{stream}", i.log_group_name))]
+}
 
 /// Handles one Logs request.
 pub async fn handle(logs: &Logs, req: &AwsRequest) -> (HttpResponse, &'static str) {

@@ -13,6 +13,7 @@ use super::store::{ChecksumType, ObjectMeta, ObjectRow};
 use crate::protocol::time::{http_date, iso8601_millis, parse_http_date};
 use crate::protocol::xml::{self, XmlWriter};
 use crate::protocol::{AwsRequest, HttpResponse, percent_decode, response, url_encode};
+use crate::services::iam::authz::Access;
 
 const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 const OWNER_ID: &str = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
@@ -117,48 +118,116 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
             }),
         );
     }
-    if let Some(sub) = UNSUPPORTED_SUBRESOURCES.iter().find(|s| req.has_query(s)) {
-        return ("Unsupported", Err(S3Error::NotImplemented(format!("{} ?{sub}", req.method))));
+    let op = operation(req, addr);
+    let (bucket, key) = (addr.bucket.as_deref().unwrap_or_default(), addr.key.as_deref().unwrap_or_default());
+    let result = match op {
+        "Unsupported" => {
+            let sub = UNSUPPORTED_SUBRESOURCES.iter().find(|s| req.has_query(s)).unwrap_or(&"");
+            Err(S3Error::NotImplemented(format!("{} ?{sub}", req.method)))
+        }
+        "ListBuckets" => list_buckets(s3, req),
+        "CreateBucket" => create_bucket(s3, req, bucket),
+        "HeadBucket" => head_bucket(s3, bucket),
+        "DeleteBucket" => s3.store.delete_bucket(bucket).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        "GetBucketLocation" => get_bucket_location(s3, bucket),
+        "ListMultipartUploads" => list_multipart_uploads(s3, req, bucket),
+        "ListObjectsV2" => list_objects(s3, req, bucket, true),
+        "ListObjects" => list_objects(s3, req, bucket, false),
+        "DeleteObjects" => delete_objects(s3, req, bucket),
+        "UploadPartCopy" => upload_part_copy(s3, req, bucket, key),
+        "UploadPart" => upload_part(s3, req, bucket, key),
+        "CopyObject" => copy_object(s3, req, bucket, key),
+        "PutObject" => put_object(s3, req, bucket, key),
+        "ListParts" => list_parts(s3, req, bucket, key),
+        "GetObject" => get_object(s3, req, bucket, key, false),
+        "HeadObject" => get_object(s3, req, bucket, key, true),
+        "AbortMultipartUpload" => {
+            ops::abort_multipart_upload(s3, bucket, key, req.query_param("uploadId").unwrap_or_default()).map(|_| empty(StatusCode::NO_CONTENT, vec![]))
+        }
+        "DeleteObject" => s3.store.delete_object(bucket, key).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        "CreateMultipartUpload" => create_multipart_upload(s3, req, bucket, key),
+        "CompleteMultipartUpload" => complete_multipart_upload(s3, req, bucket, key),
+        _ => Err(S3Error::MethodNotAllowed(req.method.to_string())),
+    };
+    (op, result)
+}
+
+/// The operation a request names: its method, whether it addresses a bucket or an object, and
+/// its sub-resource query parameters.
+fn operation(req: &AwsRequest, addr: &Address) -> &'static str {
+    if UNSUPPORTED_SUBRESOURCES.iter().any(|s| req.has_query(s)) {
+        return "Unsupported";
     }
     let m = &req.method;
-    let Some(bucket) = addr.bucket.as_deref() else {
+    if addr.bucket.is_none() {
+        return if *m == Method::GET { "ListBuckets" } else { "Unknown" };
+    }
+    if addr.key.is_none() {
         return match *m {
-            Method::GET => ("ListBuckets", list_buckets(s3, req)),
-            _ => ("Unknown", Err(S3Error::MethodNotAllowed(m.to_string()))),
+            Method::PUT => "CreateBucket",
+            Method::HEAD => "HeadBucket",
+            Method::DELETE => "DeleteBucket",
+            Method::GET if req.has_query("location") => "GetBucketLocation",
+            Method::GET if req.has_query("uploads") => "ListMultipartUploads",
+            Method::GET if req.query_param("list-type") == Some("2") => "ListObjectsV2",
+            Method::GET => "ListObjects",
+            Method::POST if req.has_query("delete") => "DeleteObjects",
+            _ => "Unknown",
         };
-    };
-    let Some(key) = addr.key.as_deref() else {
-        return match *m {
-            Method::PUT => ("CreateBucket", create_bucket(s3, req, bucket)),
-            Method::HEAD => ("HeadBucket", head_bucket(s3, bucket)),
-            Method::DELETE => ("DeleteBucket", s3.store.delete_bucket(bucket).map(|_| empty(StatusCode::NO_CONTENT, vec![]))),
-            Method::GET if req.has_query("location") => ("GetBucketLocation", get_bucket_location(s3, bucket)),
-            Method::GET if req.has_query("uploads") => ("ListMultipartUploads", list_multipart_uploads(s3, req, bucket)),
-            Method::GET if req.query_param("list-type") == Some("2") => ("ListObjectsV2", list_objects(s3, req, bucket, true)),
-            Method::GET => ("ListObjects", list_objects(s3, req, bucket, false)),
-            Method::POST if req.has_query("delete") => ("DeleteObjects", delete_objects(s3, req, bucket)),
-            _ => ("Unknown", Err(S3Error::MethodNotAllowed(m.to_string()))),
-        };
-    };
+    }
     let copy = req.header("x-amz-copy-source").is_some();
     match *m {
-        Method::PUT if req.has_query("uploadId") && copy => ("UploadPartCopy", upload_part_copy(s3, req, bucket, key)),
-        Method::PUT if req.has_query("uploadId") => ("UploadPart", upload_part(s3, req, bucket, key)),
-        Method::PUT if copy => ("CopyObject", copy_object(s3, req, bucket, key)),
-        Method::PUT => ("PutObject", put_object(s3, req, bucket, key)),
-        Method::GET if req.has_query("uploadId") => ("ListParts", list_parts(s3, req, bucket, key)),
-        Method::GET => ("GetObject", get_object(s3, req, bucket, key, false)),
-        Method::HEAD => ("HeadObject", get_object(s3, req, bucket, key, true)),
-        Method::DELETE if req.has_query("uploadId") => (
-            "AbortMultipartUpload",
-            ops::abort_multipart_upload(s3, bucket, key, req.query_param("uploadId").unwrap_or_default())
-                .map(|_| empty(StatusCode::NO_CONTENT, vec![])),
-        ),
-        Method::DELETE => ("DeleteObject", s3.store.delete_object(bucket, key).map(|_| empty(StatusCode::NO_CONTENT, vec![]))),
-        Method::POST if req.has_query("uploads") => ("CreateMultipartUpload", create_multipart_upload(s3, req, bucket, key)),
-        Method::POST if req.has_query("uploadId") => ("CompleteMultipartUpload", complete_multipart_upload(s3, req, bucket, key)),
-        _ => ("Unknown", Err(S3Error::MethodNotAllowed(m.to_string()))),
+        Method::PUT if req.has_query("uploadId") && copy => "UploadPartCopy",
+        Method::PUT if req.has_query("uploadId") => "UploadPart",
+        Method::PUT if copy => "CopyObject",
+        Method::PUT => "PutObject",
+        Method::GET if req.has_query("uploadId") => "ListParts",
+        Method::GET => "GetObject",
+        Method::HEAD => "HeadObject",
+        Method::DELETE if req.has_query("uploadId") => "AbortMultipartUpload",
+        Method::DELETE => "DeleteObject",
+        Method::POST if req.has_query("uploads") => "CreateMultipartUpload",
+        Method::POST if req.has_query("uploadId") => "CompleteMultipartUpload",
+        _ => "Unknown",
     }
+}
+
+/// What an S3 call needs under `--enforce-iam`: the IAM action AWS checks for the operation
+/// (HeadObject is `s3:GetObject`, ListObjectsV2 `s3:ListBucket`...) on the bucket or object ARN,
+/// with the listing condition keys; a copy also needs `s3:GetObject` on its source, and
+/// DeleteObjects `s3:DeleteObject` on each key.
+pub fn access(req: &AwsRequest) -> Vec<Access> {
+    let addr = address(req);
+    let op = operation(req, &addr);
+    let bucket_arn = format!("arn:aws:s3:::{}", addr.bucket.as_deref().unwrap_or_default());
+    let object_arn = format!("{bucket_arn}/{}", addr.key.as_deref().unwrap_or_default());
+    let action = match op {
+        "ListBuckets" => return vec![Access::new("s3:ListAllMyBuckets", "*")],
+        "HeadBucket" | "ListObjects" | "ListObjectsV2" => "s3:ListBucket",
+        "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
+        "ListParts" => "s3:ListMultipartUploadParts",
+        "HeadObject" => "s3:GetObject",
+        "UploadPart" | "UploadPartCopy" | "CopyObject" | "CreateMultipartUpload" | "CompleteMultipartUpload" => "s3:PutObject",
+        "DeleteObjects" => {
+            let keys = delete_keys(req);
+            return keys.iter().map(|k| Access::new("s3:DeleteObject", format!("{bucket_arn}/{k}"))).collect();
+        }
+        "Unsupported" | "Unknown" => return vec![Access::new(format!("s3:{}", req.method), bucket_arn)],
+        op => return vec![Access::new(format!("s3:{op}"), if addr.key.is_some() { object_arn } else { bucket_arn })],
+    };
+    let on_bucket = matches!(op, "HeadBucket" | "ListObjects" | "ListObjectsV2" | "ListMultipartUploads");
+    let mut a = Access::new(action, if on_bucket { bucket_arn } else { object_arn });
+    for (param, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys")] {
+        if let Some(v) = req.query_param(param).filter(|_| on_bucket) {
+            a = a.with(key, v);
+        }
+    }
+    let mut out = vec![a];
+    if let Some(src) = req.header("x-amz-copy-source") {
+        let src = crate::protocol::percent_decode(src.split('?').next().unwrap_or(src));
+        out.push(Access::new("s3:GetObject", format!("arn:aws:s3:::{}", src.trim_start_matches('/'))));
+    }
+    out
 }
 
 // ------------------------------------------------------------------ request bodies
@@ -499,6 +568,16 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
     Ok(xml_response(StatusCode::OK, vec![("x-amz-server-side-encryption", "AES256".into())], w))
 }
 
+/// The keys a `<Delete>` document names.
+fn object_keys(doc: &xml::Element) -> Vec<String> {
+    doc.children_named("Object").map(|o| o.child_text("Key").unwrap_or_default().to_string()).collect()
+}
+
+/// The keys a DeleteObjects request names (none if its body does not parse).
+fn delete_keys(req: &AwsRequest) -> Vec<String> {
+    payload(req).ok().and_then(|p| parse_xml_body(&p.data).ok()).map(|d| object_keys(&d)).unwrap_or_default()
+}
+
 fn delete_objects(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
     let payload = payload(req)?;
     integrity(req, &payload)?.verify(&payload.data)?;
@@ -507,7 +586,7 @@ fn delete_objects(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpRespo
         return Err(S3Error::MalformedXml(format!("unexpected element <{}>", doc.name)));
     }
     let quiet = doc.child_text("Quiet").is_some_and(|q| q.trim().eq_ignore_ascii_case("true"));
-    let keys: Vec<String> = doc.children_named("Object").map(|o| o.child_text("Key").unwrap_or_default().to_string()).collect();
+    let keys = object_keys(&doc);
     if keys.is_empty() {
         return Err(S3Error::MalformedXml("no <Object> to delete".into()));
     }
