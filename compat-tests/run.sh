@@ -26,6 +26,17 @@ if [[ "$want" != "$have" ]]; then
     echo "$want" > "$MARKER"
 fi
 
+# The CDK app's packages (aws-cdk-lib and the cdk CLI), pinned by its package-lock.json.
+CDK_APP="$HERE/cdk"
+CDK_MARKER="$CDK_APP/node_modules/.lock.sha256"
+cdk_want="$(sha256sum "$CDK_APP/package-lock.json" | cut -d' ' -f1)"
+if [[ "$cdk_want" != "$(cat "$CDK_MARKER" 2>/dev/null || true)" ]]; then
+    command -v npm >/dev/null || { echo "compat-tests: npm (Node.js) is needed for the CDK test" >&2; exit 2; }
+    echo "compat-tests: installing the CDK app's packages" >&2
+    (cd "$CDK_APP" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$cdk_want" > "$CDK_MARKER"
+fi
+
 if [[ -z "${FIRELOCAL_BIN:-}" ]]; then
     target="${CARGO_TARGET_DIR:-target}"
     [[ "$target" = /* ]] || target="$ROOT/$target"

@@ -306,3 +306,32 @@ def test_sigv2_presigned_urls_are_verified(enforcing, user):
     grant("read", allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*"))
     with urllib.request.urlopen(u) as r:
         assert r.read() == b"signed v2"
+
+
+def test_bucket_policies_grant_and_deny_alongside_identity_policies(enforcing, user):
+    s3 = make_client(enforcing, "s3")
+    bucket = f"bp-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="public/a.txt", Body=b"public")
+    s3.put_object(Bucket=bucket, Key="private/b.txt", Body=b"private")
+    name, client, grant = user("bp")
+    me = f"arn:aws:iam::{ACCOUNT}:user/{name}"
+    dev = client("s3")
+    denied(lambda: dev.get_object(Bucket=bucket, Key="private/b.txt"), "AccessDenied", 403, "s3:GetObject", f"arn:aws:s3:::{bucket}/private/b.txt")
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/public/*"},
+        {"Effect": "Allow", "Principal": {"AWS": me}, "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/private/*"},
+        {"Effect": "Deny", "Principal": {"AWS": me}, "Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+    ))
+    # The bucket policy names the user: no identity policy needed.
+    assert dev.get_object(Bucket=bucket, Key="private/b.txt")["Body"].read() == b"private"
+    # Principal "*" lets anonymous requests in, for what it allows only.
+    with urllib.request.urlopen(f"{enforcing}/{bucket}/public/a.txt") as r:
+        assert r.read() == b"public"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{enforcing}/{bucket}/private/b.txt")
+    assert e.value.code == 403
+    # A Deny in the bucket policy beats an identity Allow.
+    grant("delete", allow("s3:DeleteObject", f"arn:aws:s3:::{bucket}/*"))
+    msg = denied(lambda: dev.delete_object(Bucket=bucket, Key="public/a.txt"), "AccessDenied", 403, "s3:DeleteObject", f"arn:aws:s3:::{bucket}/public/a.txt")
+    assert msg.endswith("with an explicit deny in a resource-based policy")

@@ -1058,3 +1058,51 @@ def test_cli_list_functions_and_invoke(lam, fn, aws_cli, tmp_path):
 
     r = aws_cli("lambda", "invoke", "--function-name", name + "-nope", out)
     assert r.returncode != 0 and "ResourceNotFoundException" in r.stderr
+
+
+def test_aliases_point_at_versions_and_route_invocations(lam, fn):
+    name = fn()
+    create(lam, name, zip_bytes({"app.py": "def handler(event, context):\n    return 'one'\n"}))
+    v1 = lam.publish_version(FunctionName=name)["Version"]
+    lam.update_function_code(FunctionName=name, ZipFile=zip_bytes({"app.py": "def handler(event, context):\n    return 'two'\n"}))
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=FAST_WAIT)
+    v2 = lam.publish_version(FunctionName=name)["Version"]
+
+    created = lam.create_alias(FunctionName=name, Name="live", FunctionVersion=v1, Description="prod traffic")
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
+    assert created["AliasArn"] == function_arn(name, "live") and created["FunctionVersion"] == v1
+    resp, body, _ = invoke(lam, name, Qualifier="live")
+    assert body == "one" and resp["ExecutedVersion"] == v1
+    resp, body, _ = invoke(lam, f"{name}:live")
+    assert body == "one"
+    with pytest.raises(ClientError) as e:
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=v1)
+    assert error_code(e) == ("ResourceConflictException", 409)
+    with pytest.raises(ClientError) as e:
+        lam.create_alias(FunctionName=name, Name="123", FunctionVersion=v1)
+    assert error_code(e)[1] == 400
+    with pytest.raises(ClientError) as e:
+        lam.create_alias(FunctionName=name, Name="other", FunctionVersion="99")
+    assert error_code(e) == ("ResourceNotFoundException", 404)
+
+    # Everything to version 2, then all of it back through the routing weights.
+    updated = lam.update_alias(FunctionName=name, Name="live", FunctionVersion=v2, RevisionId=created["RevisionId"])
+    assert updated["FunctionVersion"] == v2 and updated["RevisionId"] != created["RevisionId"]
+    assert invoke(lam, name, Qualifier="live")[1] == "two"
+    lam.update_alias(FunctionName=name, Name="live", RoutingConfig={"AdditionalVersionWeights": {v1: 1.0}})
+    assert {invoke(lam, name, Qualifier="live")[0]["ExecutedVersion"] for _ in range(3)} == {v1}
+    with pytest.raises(ClientError) as e:
+        lam.update_alias(FunctionName=name, Name="live", RevisionId="stale")
+    assert error_code(e) == ("PreconditionFailedException", 412)
+    assert lam.get_alias(FunctionName=name, Name="live")["RoutingConfig"] == {"AdditionalVersionWeights": {v1: 1.0}}
+    assert [a["Name"] for a in lam.list_aliases(FunctionName=name)["Aliases"]] == ["live"]
+    assert lam.list_aliases(FunctionName=name, FunctionVersion=v1)["Aliases"] == []
+    # A version an alias uses cannot be deleted.
+    with pytest.raises(ClientError) as e:
+        lam.delete_function(FunctionName=name, Qualifier=v2)
+    assert error_code(e) == ("ResourceConflictException", 409)
+    lam.delete_alias(FunctionName=name, Name="live")
+    with pytest.raises(ClientError) as e:
+        lam.get_alias(FunctionName=name, Name="live")
+    assert error_code(e) == ("ResourceNotFoundException", 404)
+    lam.delete_function(FunctionName=name, Qualifier=v2)

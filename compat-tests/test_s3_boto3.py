@@ -1296,3 +1296,23 @@ def test_transfer_manager_round_trip_20mib(s3, bucket, tmp_path):
     s3.download_file(bucket, "transfer/big.bin", str(dst), Config=cfg)
     assert dst.stat().st_size == 20 * MiB
     assert hashlib.sha256(dst.read_bytes()).digest() == hashlib.sha256(data).digest()
+
+
+def test_bucket_policy_put_get_delete(s3, bucket):
+    import json as _json
+
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_policy(Bucket=bucket)
+    assert e.value.response["Error"]["Code"] == "NoSuchBucketPolicy" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    s3.put_bucket_policy(Bucket=bucket, Policy=_json.dumps(doc))
+    assert _json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == doc
+    for bad, why in [("{", "valid JSON"), (_json.dumps({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}), "Principal"),
+                     (_json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}]}), "invalid resource"),
+                     (_json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ec2:RunInstances", "Resource": f"arn:aws:s3:::{bucket}"}]}), "invalid action")]:
+        with pytest.raises(ClientError) as e:
+            s3.put_bucket_policy(Bucket=bucket, Policy=bad)
+        assert e.value.response["Error"]["Code"] == "MalformedPolicy" and why in e.value.response["Error"]["Message"], bad
+    s3.delete_bucket_policy(Bucket=bucket)
+    with pytest.raises(ClientError):
+        s3.get_bucket_policy(Bucket=bucket)

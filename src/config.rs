@@ -37,6 +37,16 @@ pub struct Config {
     /// Lambda transforms); the roles' trust policies must let those services assume them.
     #[arg(long, env = "FIRELOCAL_ENFORCE_IAM")]
     pub enforce_iam: bool,
+    /// CloudFormation templates to deploy at start-up, each as the stack named after its file
+    /// (`clickstream.yaml` is stack `clickstream`). The server reports ready once every stack is
+    /// complete, or exits non-zero with the failed resources' events. With `--data-dir` a
+    /// restart leaves an unchanged stack alone and updates a changed one.
+    #[arg(long = "init", env = "FIRELOCAL_INIT", value_delimiter = ',')]
+    pub init: Vec<PathBuf>,
+    /// A parameter for the `--init` templates, `KEY=VALUE` (repeatable; each template takes the
+    /// ones it declares).
+    #[arg(long = "init-param", value_name = "KEY=VALUE")]
+    pub init_params: Vec<String>,
 }
 
 /// Parses `1s`, `250ms`, `2m` or a bare number of seconds.
@@ -61,7 +71,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new() }
     }
 }
 

@@ -15,6 +15,7 @@ pub use config::Config;
 pub async fn serve(config: Config) -> Result<(), String> {
     let shutdown = server::shutdown_signal();
     let server = server::Server::bind(config.clone()).await?;
+    server.init_stacks(&config.init, &config.init_params).await?;
     let addr = server.local_addr().ok_or("the listener has no address")?;
     let services: Vec<&str> = server::router::SERVICES.iter().filter(|s| s.emulated).map(|s| s.name).collect();
     let data = config.data_dir.as_ref().map_or("ephemeral state".to_string(), |d| format!("data in {}", d.display()));

@@ -1,4 +1,4 @@
-//! `firelocal bench s3|firehose|lambda`. `s3` starts the real binary, measures startup-to-ready time and idle RSS,
+//! `firelocal bench s3|firehose|lambda|cloudformation`. `s3` starts the real binary, measures startup-to-ready time and idle RSS,
 //! then drives PUT and GET of 1 KiB and 1 MiB objects at several concurrencies with its own
 //! keep-alive HTTP/1.1 load generator, and prints a Markdown table (requests/s, MB/s, p50/p99).
 
@@ -11,13 +11,14 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
+mod cloudformation;
 mod firehose;
 mod lambda;
 
 /// Arguments of `firelocal bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// What to benchmark (only `s3` for now).
+    /// What to benchmark: s3, firehose, lambda or cloudformation.
     #[arg(default_value = "s3")]
     pub target: String,
     /// Seconds per scenario.
@@ -183,7 +184,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         "s3" => run_s3(args),
         "firehose" => firehose::run(args),
         "lambda" => lambda::run(args),
-        other => Err(format!("unknown benchmark {other:?} (available: s3, firehose, lambda)")),
+        "cloudformation" => cloudformation::run(args),
+        other => Err(format!("unknown benchmark {other:?} (available: s3, firehose, lambda, cloudformation)")),
     }
 }
 

@@ -58,11 +58,17 @@ pub fn check(state: &AppState, route: &Route, req: &AwsRequest) -> Result<Option
         _ => return Ok(None),
     };
     let deny = |e: AwsError| e.render(route.protocol(), &req.request_id, req.method == Method::HEAD);
-    if caller.principal == Principal::Anonymous {
+    // S3 also weighs the bucket's own policy (which may let anonymous callers in).
+    let bucket_policy = match id {
+        ServiceId::S3 => s3::wire::address(req).bucket.and_then(|b| s.s3.store.bucket_policy(&b).ok().flatten()).and_then(|p| serde_json::from_str(&p).ok()),
+        _ => None,
+    };
+    let anonymous = caller.principal == Principal::Anonymous;
+    if anonymous && bucket_policy.is_none() {
         return Err(deny(missing_authentication(*id)));
     }
     for a in &accesses {
-        iam.authorize(&caller, a).map_err(|m| deny(access_denied(*id, m)))?;
+        iam.authorize_with(&caller, a, bucket_policy.as_ref()).map_err(|m| deny(if anonymous { missing_authentication(*id) } else { access_denied(*id, m) }))?;
     }
     Ok(Some(iam.guard(caller)))
 }

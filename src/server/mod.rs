@@ -58,7 +58,30 @@ impl Server {
         let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval, athena_scan_cache_mb: config.athena_scan_cache_mb, enforce_iam: config.enforce_iam };
         let services = Services::open(&dir, persistent, opts)?;
         let state = Arc::new(AppState { services, config, started: Instant::now(), _tempdir: tempdir });
+        let weak = Arc::downgrade(&state);
+        state.services.cloudformation.set_dispatch(Arc::new(move |req| {
+            let weak = weak.clone();
+            Box::pin(async move { in_process(weak, req).await })
+        }));
         Ok(Server { listener, state })
+    }
+
+    /// `--init`: deploys each template as a stack before the server reports ready.
+    pub async fn init_stacks(&self, templates: &[std::path::PathBuf], params: &[String]) -> Result<(), String> {
+        let mut given = std::collections::BTreeMap::new();
+        for p in params {
+            let (k, v) = p.split_once('=').ok_or_else(|| format!("--init-param {p}: expected KEY=VALUE"))?;
+            given.insert(k.trim().to_string(), v.to_string());
+        }
+        for path in templates {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("--init {}: {e}", path.display()))?;
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+            let started = Instant::now();
+            let outcome = self.state.services.cloudformation.init_stack(&name, &text, &given, &self.state.config.region).await.map_err(|e| format!("--init {}: {e}", path.display()))?;
+            tracing::info!(stack = %name, ms = started.elapsed().as_millis() as u64, "{outcome}");
+        }
+        Ok(())
     }
 
     /// The address actually bound (useful with port 0).
@@ -105,6 +128,22 @@ impl Server {
         // Nothing accepted is lost: every Firehose buffer is delivered before exit.
         self.state.services.shutdown().await;
     }
+}
+
+/// A request firelocal makes of itself (a stack creating its resources): routed, checked
+/// against IAM and dispatched exactly as the same request from a client.
+async fn in_process(state: std::sync::Weak<AppState>, req: AwsRequest) -> HttpResponse {
+    let Some(state) = state.upgrade() else {
+        return AwsError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "firelocal is shutting down").render(Protocol::RestJson1, &req.request_id, false);
+    };
+    let route = router::route(&req);
+    let guard = match authz::check(&state, &route, &req) {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
+    let (resp, operation) = Box::pin(dispatch(&state, &route, &req, guard)).await;
+    tracing::debug!(target: "firelocal::request", service = route.name(), operation, status = resp.status().as_u16(), "in-process {} {}", req.method, req.path);
+    resp
 }
 
 /// A fresh request id (uuid v4).
@@ -287,6 +326,7 @@ async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest, guard: Opti
         Route::Service(ServiceId::Glue) => crate::services::glue::wire::handle(&state.services.glue, req),
         Route::Service(ServiceId::Iam) => crate::services::iam::wire::handle(&state.services.iam, req),
         Route::Service(ServiceId::Sts) => state.services.sts.handle(req),
+        Route::Service(ServiceId::CloudFormation) => Box::pin(crate::services::cloudformation::wire::handle(&state.services.cloudformation, req)).await,
         Route::Service(ServiceId::ApiGateway) => crate::services::apigateway::wire::handle(&state.services.apigateway, req),
         Route::Service(ServiceId::ExecuteApi) => {
             let s = &state.services;

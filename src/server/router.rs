@@ -57,7 +57,7 @@ pub const SERVICES: &[ServiceInfo] = &[
     info(ServiceId::Iam, "iam", "iam", None, Protocol::AwsQuery, true),
     info(ServiceId::Sts, "sts", "sts", None, Protocol::AwsQuery, true),
     info(ServiceId::Logs, "logs", "logs", Some("Logs_20140328"), Protocol::AwsJson1_1, true),
-    info(ServiceId::CloudFormation, "cloudformation", "cloudformation", None, Protocol::AwsQuery, false),
+    info(ServiceId::CloudFormation, "cloudformation", "cloudformation", None, Protocol::AwsQuery, true),
     info(ServiceId::QuickSight, "quicksight", "quicksight", None, Protocol::RestJson1, false),
 ];
 
@@ -124,7 +124,7 @@ pub fn route(req: &AwsRequest) -> Route {
     if let Some(a) = action(req) {
         return Route::Service(if STS_ACTIONS.contains(&a.as_str()) {
             ServiceId::Sts
-        } else if a.ends_with("Stack") || a.ends_with("Stacks") || a.contains("StackSet") || a.contains("ChangeSet") {
+        } else if a.contains("Stack") || a.contains("ChangeSet") || matches!(a.as_str(), "ValidateTemplate" | "GetTemplate" | "GetTemplateSummary" | "ListExports" | "ListImports") {
             ServiceId::CloudFormation
         } else {
             ServiceId::Iam

@@ -4,6 +4,7 @@
 
 pub mod apigateway;
 pub mod athena;
+pub mod cloudformation;
 pub mod firehose;
 pub mod glue;
 pub mod iam;
@@ -27,6 +28,7 @@ pub struct Services {
     pub apigateway: apigateway::ApiGateway,
     pub glue: Arc<glue::Glue>,
     pub athena: Arc<athena::Athena>,
+    pub cloudformation: cloudformation::CloudFormation,
     pub iam: Arc<iam::Iam>,
     pub sts: Arc<sts::Sts>,
     /// IAM when `--enforce-iam` is on.
@@ -88,7 +90,8 @@ impl Services {
         let sts = Arc::new(sts::Sts::new(iam.clone(), opts.enforce_iam));
         let issuer = sts.clone();
         lambda.set_credentials(Arc::new(move |role, function| issuer.function_credentials(role, function)));
-        Ok(Services { s3, firehose, lambda, logs, apigateway, glue, athena, iam, sts, enforce_iam: enforcer })
+        let cloudformation = cloudformation::CloudFormation::open(dir, persistent, opts.region).map_err(|e| format!("CloudFormation store: {e:?}"))?;
+        Ok(Services { s3, firehose, lambda, logs, apigateway, glue, athena, cloudformation, iam, sts, enforce_iam: enforcer })
     }
 
     /// Delivers every Firehose buffer and stops the delivery tasks (clean shutdown).

@@ -40,19 +40,18 @@ async fn unemulated_services_get_an_aws_error_naming_them() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["__type"], "NotImplemented");
     assert!(v["message"].as_str().unwrap().contains("DynamoDB_20120810"));
-    // A known but not yet emulated service, by its SigV4 scope, in its protocol (awsQuery XML).
+    // A known but not yet emulated service, by its SigV4 scope, in its protocol (restJson).
     let r = fl
         .http()
-        .post(format!("{}/", fl.endpoint))
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/cloudformation/aws4_request, SignedHeaders=host, Signature=0")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("Action=DescribeStacks&Version=2010-05-15")
+        .get(format!("{}/accounts/000000000000/dashboards", fl.endpoint))
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/quicksight/aws4_request, SignedHeaders=host, Signature=0")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 501);
-    let body = r.text().await.unwrap();
-    assert!(body.contains("<ErrorResponse><Error><Type>Receiver</Type><Code>NotImplemented</Code>") && body.contains("'cloudformation'"), "{body}");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["__type"], "NotImplemented");
+    assert!(v["message"].as_str().unwrap().contains("quicksight"), "{v}");
 }
 
 #[tokio::test]

@@ -95,6 +95,27 @@ impl Caller {
 /// Checks one access for the caller a closure was made for (Athena carries one per query).
 pub type Guard = Arc<dyn Fn(&Access) -> Result<(), String> + Send + Sync>;
 
+/// The statements of a resource policy whose Principal is `*` or names one of `ids`.
+fn statements_for(doc: &serde_json::Value, ids: &[String]) -> serde_json::Value {
+    use serde_json::Value;
+    let names = |p: &Value| match p {
+        Value::String(s) => s == "*" || ids.contains(s),
+        Value::Array(a) => a.iter().filter_map(Value::as_str).any(|s| s == "*" || ids.iter().any(|i| i == s)),
+        _ => false,
+    };
+    let matches = |st: &Value| match st.get("Principal") {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::Object(o)) => o.get("AWS").is_some_and(names),
+        _ => false,
+    };
+    let statements: Vec<Value> = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.iter().filter(|s| matches(s)).cloned().collect(),
+        Some(o @ Value::Object(_)) if matches(o) => vec![o.clone()],
+        _ => Vec::new(),
+    };
+    serde_json::json!({ "Statement": statements })
+}
+
 /// AWS's denial message.
 pub fn denial_message(principal: &str, access: &Access, decision: Decision) -> String {
     let why = match decision {
@@ -108,17 +129,24 @@ impl Iam {
     /// IAM's decision for `caller` asking for `access`: `Err` carries AWS's denial message. The
     /// root user is never restricted; anonymous callers never allowed.
     pub fn authorize(&self, caller: &Caller, access: &Access) -> Result<(), String> {
+        self.authorize_with(caller, access, None)
+    }
+
+    /// As [`Iam::authorize`], with the resource's own policy (a bucket policy) as IAM combines
+    /// them within one account: an explicit Deny in either wins, then an Allow in either; the
+    /// resource policy's statements count when their Principal names the caller (or `*`).
+    pub fn authorize_with(&self, caller: &Caller, access: &Access, resource_policy: Option<&serde_json::Value>) -> Result<(), String> {
         let principal = caller.principal.arn();
-        let (policies, principal_arn, username) = match &caller.principal {
+        let (policies, principal_arn, username, ids) = match &caller.principal {
             Principal::Root => return Ok(()),
-            Principal::Anonymous => return Err(denial_message(&principal, access, Decision::ImplicitDeny)),
+            Principal::Anonymous => (Vec::new(), principal.clone(), None, Vec::new()),
             Principal::User(arn) => {
                 let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
-                (self.user_policies(&name), arn.clone(), Some(name))
+                (self.user_policies(&name), arn.clone(), Some(name), vec![arn.clone()])
             }
-            Principal::Role { role, .. } => {
+            Principal::Role { role, session_arn } => {
                 let arn = self.role(role).map(|r| r.arn).unwrap_or_else(|_| format!("arn:aws:iam::{ACCOUNT}:role/{role}"));
-                (self.role_policies(role), arn, None)
+                (self.role_policies(role), arn.clone(), None, vec![arn, session_arn.clone()])
             }
         };
         let mut context: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -139,9 +167,16 @@ impl Iam {
             put(k, v.clone());
         }
         let req = eval::Request { action: access.action.clone(), resource: access.resource.clone(), context };
-        match eval::evaluate(&policies, &req) {
-            Decision::Allow => Ok(()),
-            d => Err(denial_message(&principal, access, d)),
+        let identity = eval::evaluate(&policies, &req);
+        let resource = resource_policy.map_or(Decision::ImplicitDeny, |doc| eval::evaluate(&[statements_for(doc, &ids)], &req));
+        match (identity, resource) {
+            (Decision::ExplicitDeny, _) => Err(denial_message(&principal, access, Decision::ExplicitDeny)),
+            (_, Decision::ExplicitDeny) => Err(format!(
+                "User: {principal} is not authorized to perform: {} on resource: {} with an explicit deny in a resource-based policy",
+                access.action, access.resource
+            )),
+            (Decision::Allow, _) | (_, Decision::Allow) => Ok(()),
+            _ => Err(denial_message(&principal, access, Decision::ImplicitDeny)),
         }
     }
 

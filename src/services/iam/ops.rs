@@ -497,6 +497,27 @@ impl Iam {
         })
     }
 
+    /// DeleteUserPolicy.
+    pub fn delete_user_policy(&self, user: &str, policy: &str) -> IamResult<()> {
+        self.mutate(|s| {
+            let u = s.users.get_mut(user).ok_or_else(|| IamError::NoSuchEntity(format!("The user with name {user} cannot be found.")))?;
+            u.inline.remove(policy).map(|_| ()).ok_or_else(|| IamError::NoSuchEntity(format!("The user policy with name {policy} cannot be found.")))
+        })
+    }
+
+    /// DeletePolicyVersion: any version but the default.
+    pub fn delete_policy_version(&self, arn: &str, version: &str) -> IamResult<()> {
+        self.mutate(|s| {
+            let p = s.policies.get_mut(arn).filter(|p| !p.aws_managed).ok_or_else(|| IamError::NoSuchEntity(format!("Policy {arn} was not found.")))?;
+            let v = p.versions.iter().position(|v| v.id == version).ok_or_else(|| IamError::NoSuchEntity(format!("Policy {arn} version {version} does not exist or is not deletable.")))?;
+            if p.versions[v].default {
+                return Err(IamError::DeleteConflict("Cannot delete the default version of a policy.".into()));
+            }
+            p.versions.remove(v);
+            Ok(())
+        })
+    }
+
     /// CreateAccessKey (at most two per user).
     pub fn create_access_key(&self, user: &str) -> IamResult<AccessKey> {
         self.mutate(|s| {

@@ -108,7 +108,7 @@ const ACTIONS: &[&str] = &[
     "CreateRole", "GetRole", "ListRoles", "UpdateAssumeRolePolicy", "DeleteRole", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy",
     "ListRolePolicies", "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "CreatePolicy", "GetPolicy", "GetPolicyVersion",
     "CreatePolicyVersion", "DeletePolicy", "ListPolicies", "CreateUser", "GetUser", "DeleteUser", "CreateAccessKey", "ListAccessKeys",
-    "DeleteAccessKey", "PutUserPolicy", "AttachUserPolicy",
+    "DeleteAccessKey", "PutUserPolicy", "AttachUserPolicy", "DetachUserPolicy", "DeleteUserPolicy", "DeletePolicyVersion",
 ];
 
 fn dispatch(iam: &Iam, action: &str, p: &BTreeMap<String, String>, rid: &str) -> (&'static str, Result<HttpResponse, AwsError>) {
@@ -185,9 +185,9 @@ fn run(iam: &Iam, action: &str, p: &BTreeMap<String, String>, rid: &str) -> Resu
                 w.elem("IsTruncated", "false");
             })
         }
-        "AttachRolePolicy" | "DetachRolePolicy" | "AttachUserPolicy" => {
-            let (kind, who) = if action == "AttachUserPolicy" { ("user", need(p, "UserName")?) } else { ("role", need(p, "RoleName")?) };
-            iam.attach(kind, who, need(p, "PolicyArn")?, action != "DetachRolePolicy").map_err(e)?;
+        "AttachRolePolicy" | "DetachRolePolicy" | "AttachUserPolicy" | "DetachUserPolicy" => {
+            let (kind, who) = if action.ends_with("UserPolicy") { ("user", need(p, "UserName")?) } else { ("role", need(p, "RoleName")?) };
+            iam.attach(kind, who, need(p, "PolicyArn")?, action.starts_with("Attach")).map_err(e)?;
             ok(&|_| {})
         }
         "ListAttachedRolePolicies" => {
@@ -265,6 +265,14 @@ fn run(iam: &Iam, action: &str, p: &BTreeMap<String, String>, rid: &str) -> Resu
         }
         "DeleteUser" => {
             iam.delete_user(need(p, "UserName")?).map_err(e)?;
+            ok(&|_| {})
+        }
+        "DeleteUserPolicy" => {
+            iam.delete_user_policy(need(p, "UserName")?, need(p, "PolicyName")?).map_err(e)?;
+            ok(&|_| {})
+        }
+        "DeletePolicyVersion" => {
+            iam.delete_policy_version(need(p, "PolicyArn")?, need(p, "VersionId")?).map_err(e)?;
             ok(&|_| {})
         }
         "PutUserPolicy" => {

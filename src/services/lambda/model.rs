@@ -33,6 +33,30 @@ pub struct Function {
     pub last_published: u64,
 }
 
+/// An alias: a name for a version, optionally sending a share of invocations to another one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Alias {
+    pub function: String,
+    pub name: String,
+    pub arn: String,
+    pub version: String,
+    pub description: String,
+    pub revision_id: String,
+    /// AdditionalVersionWeights: version → share of invocations (0..1).
+    pub weights: BTreeMap<String, f64>,
+}
+
+impl Alias {
+    /// AliasConfiguration, as the alias calls return it.
+    pub fn configuration(&self) -> Value {
+        let mut v = json!({ "AliasArn": self.arn, "Name": self.name, "FunctionVersion": self.version, "Description": self.description, "RevisionId": self.revision_id });
+        if !self.weights.is_empty() {
+            v["RoutingConfig"] = json!({ "AdditionalVersionWeights": self.weights });
+        }
+        v
+    }
+}
+
 impl Function {
     /// `arn:...:function:name` for `$LATEST`, `...:name:N` for a version.
     pub fn qualified_arn(&self) -> String {

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{LambdaError, LambdaResult};
-use super::model::Function;
+use super::model::{Alias, Function};
 use super::store::Store;
 use crate::engine::lambda::{CredentialIssuer, FunctionSpec, Invocation, LogSink, Pool};
 use crate::services::s3::S3;
@@ -113,6 +113,7 @@ pub struct UpdateConfigurationInput {
 
 struct Entry {
     versions: BTreeMap<String, Function>,
+    aliases: BTreeMap<String, Alias>,
     pools: HashMap<String, Arc<Pool>>,
 }
 
@@ -134,6 +135,15 @@ pub struct Lambda {
 fn not_found(name: &str, version: &str) -> LambdaError {
     let q = if version == "$LATEST" { String::new() } else { format!(":{version}") };
     LambdaError::ResourceNotFound(format!("Function not found: arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}{q}"))
+}
+
+/// An alias's `RoutingConfig.AdditionalVersionWeights`.
+fn routing_weights(input: &Value) -> BTreeMap<String, f64> {
+    input
+        .pointer("/RoutingConfig/AdditionalVersionWeights")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
+        .unwrap_or_default()
 }
 
 /// `name`, `name:qualifier`, `123456789012:function:name[:q]` or the full ARN.
@@ -250,7 +260,12 @@ impl Lambda {
         let store = Store::open(dir, persistent)?;
         let mut functions: BTreeMap<String, Entry> = BTreeMap::new();
         for f in store.load()? {
-            functions.entry(f.name.clone()).or_insert_with(|| Entry { versions: BTreeMap::new(), pools: HashMap::new() }).versions.insert(f.version.clone(), f);
+            functions.entry(f.name.clone()).or_insert_with(|| Entry { versions: BTreeMap::new(), aliases: BTreeMap::new(), pools: HashMap::new() }).versions.insert(f.version.clone(), f);
+        }
+        for a in store.load_aliases()? {
+            if let Some(e) = functions.get_mut(&a.function) {
+                e.aliases.insert(a.name.clone(), a);
+            }
         }
         let concurrency = std::env::var("FIRELOCAL_LAMBDA_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
         Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, store, functions: Mutex::new(functions), s3, sink, concurrency })
@@ -377,7 +392,7 @@ impl Lambda {
                 return Err(LambdaError::ResourceConflict(format!("Function already exist: {name}")));
             }
             self.store.save(&f)?;
-            fns.insert(name.clone(), Entry { versions: BTreeMap::from([("$LATEST".to_string(), f.clone())]), pools: HashMap::new() });
+            fns.insert(name.clone(), Entry { versions: BTreeMap::from([("$LATEST".to_string(), f.clone())]), aliases: BTreeMap::new(), pools: HashMap::new() });
         }
         if input.publish.unwrap_or(false) {
             return self.publish_version(&name, None);
@@ -385,11 +400,129 @@ impl Lambda {
         Ok(f.configuration())
     }
 
-    /// The function version a name and qualifier point at.
+    /// The function version a name and qualifier (a version or an alias) point at.
     pub fn function(&self, name_or_arn: &str, qualifier: Option<&str>) -> LambdaResult<Function> {
+        self.resolve(name_or_arn, qualifier, false)
+    }
+
+    /// Resolves a qualifier; `route` follows an alias's routing weights (for invocations).
+    fn resolve(&self, name_or_arn: &str, qualifier: Option<&str>, route: bool) -> LambdaResult<Function> {
         let (name, q) = parse_function_name(name_or_arn)?;
-        let version = qualifier.map(str::to_string).or(q).unwrap_or_else(|| "$LATEST".into());
-        self.functions.lock().get(&name).and_then(|e| e.versions.get(&version)).cloned().ok_or_else(|| not_found(&name, &version))
+        let qualifier = qualifier.map(str::to_string).or(q).unwrap_or_else(|| "$LATEST".into());
+        let fns = self.functions.lock();
+        let e = fns.get(&name).ok_or_else(|| not_found(&name, &qualifier))?;
+        let version = match e.aliases.get(&qualifier) {
+            Some(a) => {
+                let mut v = a.version.clone();
+                if route && !a.weights.is_empty() {
+                    // One uniform draw per invocation picks the version by its weight.
+                    let draw = f64::from(u32::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap_or([0; 4]))) / f64::from(u32::MAX);
+                    let mut acc = 0.0;
+                    for (ver, w) in &a.weights {
+                        acc += w;
+                        if draw < acc {
+                            v = ver.clone();
+                            break;
+                        }
+                    }
+                }
+                v
+            }
+            None => qualifier.clone(),
+        };
+        e.versions.get(&version).cloned().ok_or_else(|| not_found(&name, &qualifier))
+    }
+
+    fn alias_not_found(&self, function: &str, alias: &str) -> LambdaError {
+        LambdaError::ResourceNotFound(format!("Alias not found: arn:aws:lambda:{}:{ACCOUNT}:function:{function}:{alias}", self.region))
+    }
+
+    /// Checks an alias's target version and routing weights against the function's versions.
+    fn check_alias_target(e: &Entry, function: &str, version: &str, weights: &BTreeMap<String, f64>) -> LambdaResult<()> {
+        for v in std::iter::once(version).chain(weights.keys().map(String::as_str)) {
+            if !e.versions.contains_key(v) {
+                return Err(LambdaError::ResourceNotFound(format!("Function not found: arn:aws:lambda:us-east-1:{ACCOUNT}:function:{function}:{v}")));
+            }
+        }
+        if weights.contains_key(version) || weights.values().any(|w| !(0.0..=1.0).contains(w)) || weights.values().sum::<f64>() > 1.0 {
+            return Err(LambdaError::InvalidParameterValue("The routing configuration must name other versions than the alias's own, with weights between 0.0 and 1.0 that sum to at most 1.0.".into()));
+        }
+        Ok(())
+    }
+
+    /// CreateAlias.
+    pub fn create_alias(&self, function: &str, input: &Value) -> LambdaResult<Value> {
+        let (name, _) = parse_function_name(function)?;
+        let alias = input.get("Name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let valid = !alias.is_empty() && alias.len() <= 128 && !alias.chars().all(|c| c.is_ascii_digit()) && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(LambdaError::validation("name", &alias, "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"));
+        }
+        let version = input.get("FunctionVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+        let weights = routing_weights(input);
+        let mut fns = self.functions.lock();
+        let e = fns.get_mut(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
+        let arn = format!("arn:aws:lambda:{}:{ACCOUNT}:function:{name}:{alias}", self.region);
+        if e.aliases.contains_key(&alias) {
+            return Err(LambdaError::ResourceConflict(format!("Alias already exists: {arn}")));
+        }
+        Self::check_alias_target(e, &name, &version, &weights)?;
+        let a = Alias { function: name.clone(), name: alias.clone(), arn, version, description: input.get("Description").and_then(Value::as_str).unwrap_or_default().to_string(), revision_id: uuid::Uuid::new_v4().to_string(), weights };
+        self.store.save_alias(&a)?;
+        e.aliases.insert(alias, a.clone());
+        Ok(a.configuration())
+    }
+
+    /// GetAlias.
+    pub fn get_alias(&self, function: &str, alias: &str) -> LambdaResult<Value> {
+        let (name, _) = parse_function_name(function)?;
+        let fns = self.functions.lock();
+        let e = fns.get(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
+        e.aliases.get(alias).map(Alias::configuration).ok_or_else(|| self.alias_not_found(&name, alias))
+    }
+
+    /// ListAliases (optionally only those pointing at `version`).
+    pub fn list_aliases(&self, function: &str, version: Option<&str>) -> LambdaResult<Vec<Value>> {
+        let (name, _) = parse_function_name(function)?;
+        let fns = self.functions.lock();
+        let e = fns.get(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
+        Ok(e.aliases.values().filter(|a| version.is_none_or(|v| a.version == v)).map(Alias::configuration).collect())
+    }
+
+    /// UpdateAlias: a new version, description or routing.
+    pub fn update_alias(&self, function: &str, alias: &str, input: &Value) -> LambdaResult<Value> {
+        let (name, _) = parse_function_name(function)?;
+        let mut fns = self.functions.lock();
+        let e = fns.get_mut(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
+        let mut a = e.aliases.get(alias).cloned().ok_or_else(|| self.alias_not_found(&name, alias))?;
+        if let Some(rev) = input.get("RevisionId").and_then(Value::as_str)
+            && rev != a.revision_id
+        {
+            return Err(LambdaError::PreconditionFailed("The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id".into()));
+        }
+        if let Some(v) = input.get("FunctionVersion").and_then(Value::as_str) {
+            a.version = v.to_string();
+        }
+        if let Some(d) = input.get("Description").and_then(Value::as_str) {
+            a.description = d.to_string();
+        }
+        if input.get("RoutingConfig").is_some() {
+            a.weights = routing_weights(input);
+        }
+        Self::check_alias_target(e, &name, &a.version, &a.weights)?;
+        a.revision_id = uuid::Uuid::new_v4().to_string();
+        self.store.save_alias(&a)?;
+        e.aliases.insert(alias.to_string(), a.clone());
+        Ok(a.configuration())
+    }
+
+    /// DeleteAlias.
+    pub fn delete_alias(&self, function: &str, alias: &str) -> LambdaResult<()> {
+        let (name, _) = parse_function_name(function)?;
+        let mut fns = self.functions.lock();
+        let e = fns.get_mut(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
+        e.aliases.remove(alias).ok_or_else(|| self.alias_not_found(&name, alias))?;
+        self.store.delete_alias(&name, alias)
     }
 
     /// GetFunction: configuration, code location, tags.
@@ -554,6 +687,10 @@ impl Lambda {
                 }
                 Some(v) => {
                     let e = fns.get_mut(&n).ok_or_else(|| not_found(&n, v))?;
+                    let users: Vec<String> = e.aliases.values().filter(|a| a.version == v || a.weights.contains_key(v)).map(|a| a.name.clone()).collect();
+                    if !users.is_empty() {
+                        return Err(LambdaError::ResourceConflict(format!("Unable to delete version because the following aliases reference it: {users:?}")));
+                    }
                     e.versions.remove(v).ok_or_else(|| not_found(&n, v))?;
                     self.store.delete(&n, Some(v))?;
                     e.pools.remove(v).into_iter().collect()
@@ -633,7 +770,7 @@ impl Lambda {
     /// Invoke: runs the function (synchronously, in the background for `Event`, or not at all
     /// for `DryRun`). Returns the executed version and, for a synchronous call, the outcome.
     pub async fn invoke(&self, name: &str, qualifier: Option<&str>, payload: Bytes, kind: InvocationType, client_context: Option<String>) -> LambdaResult<(String, Option<Invocation>)> {
-        let f = self.function(name, qualifier)?;
+        let f = self.resolve(name, qualifier, true)?;
         let limit = if kind == InvocationType::Event { MAX_ASYNC_PAYLOAD } else { MAX_SYNC_PAYLOAD };
         if payload.len() > limit {
             return Err(LambdaError::RequestTooLarge(format!("Request must be smaller than {limit} bytes for the InvokeFunction operation")));

@@ -77,6 +77,11 @@ fn operation(req: &AwsRequest) -> (&'static str, Vec<String>) {
         (&Method::POST, [_, "policy"]) => "AddPermission",
         (&Method::GET, [_, "policy"]) => "GetPolicy",
         (&Method::DELETE, [_, "policy", _]) => "RemovePermission",
+        (&Method::POST, [_, "aliases"]) => "CreateAlias",
+        (&Method::GET, [_, "aliases"]) => "ListAliases",
+        (&Method::GET, [_, "aliases", _]) => "GetAlias",
+        (&Method::PUT, [_, "aliases", _]) => "UpdateAlias",
+        (&Method::DELETE, [_, "aliases", _]) => "DeleteAlias",
         _ => "Unsupported",
     };
     (op, parts)
@@ -114,6 +119,17 @@ async fn dispatch(lambda: &Lambda, req: &AwsRequest) -> (&'static str, Result<Ht
             let sid = parts.get(2).map(String::as_str).unwrap_or_default();
             lambda.remove_permission(name, sid).map(|_| response(StatusCode::NO_CONTENT, vec![], Bytes::new())).map_err(err)
         }
+        "CreateAlias" | "UpdateAlias" => match serde_json::from_slice::<Value>(&req.body) {
+            Ok(input) => {
+                let alias = parts.get(2).map(String::as_str).unwrap_or_default();
+                let r = if op == "CreateAlias" { lambda.create_alias(name, &input) } else { lambda.update_alias(name, alias, &input) };
+                r.map(|v| json_response(if op == "CreateAlias" { StatusCode::CREATED } else { StatusCode::OK }, &v)).map_err(err)
+            }
+            Err(e) => Err(AwsError::new(StatusCode::BAD_REQUEST, "InvalidRequestContentException", format!("Could not parse request body into json: {e}"))),
+        },
+        "ListAliases" => lambda.list_aliases(name, req.query_param("FunctionVersion")).map(|a| json_response(StatusCode::OK, &serde_json::json!({ "Aliases": a }))).map_err(err),
+        "GetAlias" => lambda.get_alias(name, parts.get(2).map(String::as_str).unwrap_or_default()).map(|v| json_response(StatusCode::OK, &v)).map_err(err),
+        "DeleteAlias" => lambda.delete_alias(name, parts.get(2).map(String::as_str).unwrap_or_default()).map(|_| response(StatusCode::NO_CONTENT, vec![], Bytes::new())).map_err(err),
         _ => Err(err(LambdaError::UnsupportedOperation(format!("firelocal's Lambda does not implement {} {} yet", req.method, req.path)))),
     };
     (op, result)

@@ -47,6 +47,9 @@ struct Stream {
 #[derive(Default)]
 struct Group {
     created: i64,
+    /// PutRetentionPolicy's days (shown by DescribeLogGroups; events are in memory only, so
+    /// none outlives the process anyway).
+    retention: Option<i64>,
     streams: BTreeMap<String, Stream>,
 }
 
@@ -160,6 +163,17 @@ impl Logs {
         Ok(())
     }
 
+    /// PutRetentionPolicy (`None`: DeleteRetentionPolicy).
+    pub fn set_retention(&self, group: &str, days: Option<i64>) -> Result<(), LogsError> {
+        const DAYS: &[i64] = &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+        if let Some(d) = days
+            && !DAYS.contains(&d)
+        {
+            return Err(LogsError::InvalidParameter(format!("1 validation error detected: Value '{d}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: {DAYS:?}")));
+        }
+        self.groups.lock().get_mut(group).map(|g| g.retention = days).ok_or_else(group_missing)
+    }
+
     /// DeleteLogGroup.
     pub fn delete_log_group(&self, name: &str) -> Result<(), LogsError> {
         self.groups.lock().remove(name).map(|_| ()).ok_or_else(group_missing)
@@ -194,7 +208,11 @@ impl Logs {
             .filter(|(n, _)| prefix.is_none_or(|p| n.starts_with(p)))
             .map(|(n, g)| {
                 let bytes: usize = g.streams.values().flat_map(|s| s.events.iter()).map(|e| e.message.len()).sum();
-                json!({ "logGroupName": n, "creationTime": g.created, "metricFilterCount": 0, "arn": format!("{}:*", self.group_arn(n)), "logGroupArn": self.group_arn(n), "storedBytes": bytes })
+                let mut v = json!({ "logGroupName": n, "creationTime": g.created, "metricFilterCount": 0, "arn": format!("{}:*", self.group_arn(n)), "logGroupArn": self.group_arn(n), "storedBytes": bytes });
+                if let Some(d) = g.retention {
+                    v["retentionInDays"] = json!(d);
+                }
+                v
             })
             .collect();
         page(all, skip, limit, "logGroups", 'g')

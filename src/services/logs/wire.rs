@@ -28,6 +28,7 @@ struct In {
     start_from_head: Option<bool>,
     filter_pattern: Option<String>,
     log_events: Vec<InEvent>,
+    retention_in_days: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -39,7 +40,7 @@ struct InEvent {
 
 const OPERATIONS: &[&str] = &[
     "CreateLogGroup", "DeleteLogGroup", "CreateLogStream", "PutLogEvents", "DescribeLogGroups", "DescribeLogStreams",
-    "GetLogEvents", "FilterLogEvents",
+    "GetLogEvents", "FilterLogEvents", "PutRetentionPolicy", "DeleteRetentionPolicy",
 ];
 
 /// What a CloudWatch Logs call needs under `--enforce-iam`: `logs:<Operation>` on
@@ -74,6 +75,8 @@ fn run(logs: &Logs, op: &str, body: &[u8]) -> Result<Value, AwsError> {
     match op {
         "CreateLogGroup" => logs.create_log_group(&i.log_group_name).map(|_| json!({})).map_err(e),
         "DeleteLogGroup" => logs.delete_log_group(&i.log_group_name).map(|_| json!({})).map_err(e),
+        "PutRetentionPolicy" => logs.set_retention(&i.log_group_name, Some(i.retention_in_days.unwrap_or(0))).map(|_| json!({})).map_err(e),
+        "DeleteRetentionPolicy" => logs.set_retention(&i.log_group_name, None).map(|_| json!({})).map_err(e),
         "CreateLogStream" => logs.create_log_stream(&i.log_group_name, &i.log_stream_name).map(|_| json!({})).map_err(e),
         "PutLogEvents" => {
             let events = i.log_events.into_iter().map(|ev| (ev.timestamp, ev.message)).collect();

@@ -10,6 +10,8 @@ pub enum S3Error {
     NoSuchBucket(String),
     NoSuchKey(String),
     NoSuchUpload(String),
+    NoSuchBucketPolicy(String),
+    MalformedPolicy(String),
     BucketAlreadyOwnedByYou(String),
     BucketNotEmpty(String),
     InvalidBucketName(String),
@@ -56,6 +58,8 @@ impl S3Error {
                 "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
             )
             .with("UploadId", id),
+            NoSuchBucketPolicy(b) => AwsError::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", b),
+            MalformedPolicy(m) => AwsError::new(bad, "MalformedPolicy", m.clone()),
             BucketAlreadyOwnedByYou(b) => AwsError::new(
                 StatusCode::CONFLICT,
                 "BucketAlreadyOwnedByYou",

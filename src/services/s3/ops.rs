@@ -208,6 +208,43 @@ impl ByteRange {
 
 // ---------------------------------------------------------------- buckets
 
+/// PutBucketPolicy: checks the document as S3 does (JSON, statements with Effect, Principal,
+/// Action on `s3:` actions and Resource inside this bucket) and stores it.
+pub fn put_bucket_policy(s3: &S3, bucket: &str, body: &[u8]) -> S3Result<()> {
+    let bad = |m: &str| S3Error::MalformedPolicy(m.to_string());
+    let doc: serde_json::Value = serde_json::from_slice(body).map_err(|_| bad("Policies must be valid JSON and the first byte must be '{'"))?;
+    let statements = match doc.get("Statement") {
+        Some(serde_json::Value::Array(a)) if !a.is_empty() => a.clone(),
+        Some(o @ serde_json::Value::Object(_)) => vec![o.clone()],
+        _ => return Err(bad("Missing required field Statement")),
+    };
+    let list = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    for st in &statements {
+        if !matches!(st.get("Effect").and_then(|e| e.as_str()), Some("Allow" | "Deny")) {
+            return Err(bad("Invalid effect"));
+        }
+        if st.get("Principal").is_none() && st.get("NotPrincipal").is_none() {
+            return Err(bad("Missing required field Principal"));
+        }
+        let actions = list(st.get("Action").or_else(|| st.get("NotAction")));
+        if actions.is_empty() || actions.iter().any(|a| a != "*" && !a.to_ascii_lowercase().starts_with("s3:")) {
+            return Err(bad("Policy has invalid action"));
+        }
+        let resources = list(st.get("Resource").or_else(|| st.get("NotResource")));
+        let own = format!("arn:aws:s3:::{bucket}");
+        if resources.is_empty() || resources.iter().any(|r| r != &own && !r.starts_with(&format!("{own}/"))) {
+            return Err(bad("Policy has invalid resource"));
+        }
+    }
+    s3.store.set_bucket_policy(bucket, Some(&String::from_utf8_lossy(body)))
+}
+
 /// CreateBucket: `constraint` is the LocationConstraint from the body, `signing_region` the
 /// region the request was signed for.
 pub fn create_bucket(s3: &S3, bucket: &str, constraint: Option<&str>, signing_region: &str) -> S3Result<BucketRow> {

@@ -125,6 +125,7 @@ pub struct Store {
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS s3_buckets (name TEXT PRIMARY KEY, region TEXT NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS s3_bucket_policies (bucket TEXT PRIMARY KEY, policy TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS s3_objects (
   bucket TEXT NOT NULL, key BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
   last_modified INTEGER NOT NULL, meta TEXT NOT NULL, checksum TEXT, parts_count INTEGER,
@@ -280,6 +281,24 @@ impl Store {
             .ok_or_else(|| S3Error::NoSuchBucket(name.to_string()))
     }
 
+    /// A bucket's policy document, if it has one (`NoSuchBucket` if the bucket is missing).
+    pub fn bucket_policy(&self, name: &str) -> S3Result<Option<String>> {
+        let db = self.db.lock();
+        Self::bucket_in(&db, name)?;
+        Ok(db.prepare_cached("SELECT policy FROM s3_bucket_policies WHERE bucket = ?1")?.query_row([name], |r| r.get(0)).optional()?)
+    }
+
+    /// Sets (`Some`) or removes (`None`) a bucket's policy.
+    pub fn set_bucket_policy(&self, name: &str, policy: Option<&str>) -> S3Result<()> {
+        let db = self.db.lock();
+        Self::bucket_in(&db, name)?;
+        match policy {
+            Some(p) => db.execute("INSERT OR REPLACE INTO s3_bucket_policies (bucket, policy) VALUES (?1, ?2)", params![name, p])?,
+            None => db.execute("DELETE FROM s3_bucket_policies WHERE bucket = ?1", [name])?,
+        };
+        Ok(())
+    }
+
     /// Every bucket, by name.
     pub fn list_buckets(&self) -> S3Result<Vec<BucketRow>> {
         let db = self.db.lock();
@@ -308,6 +327,7 @@ impl Store {
             tx.execute("DELETE FROM s3_parts WHERE upload_id IN (SELECT upload_id FROM s3_uploads WHERE bucket = ?1)", [name])?;
             tx.execute("DELETE FROM s3_uploads WHERE bucket = ?1", [name])?;
             tx.execute("DELETE FROM s3_buckets WHERE name = ?1", [name])?;
+            tx.execute("DELETE FROM s3_bucket_policies WHERE bucket = ?1", [name])?;
             tx.commit()?;
             files
         };

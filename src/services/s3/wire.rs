@@ -24,7 +24,7 @@ const OWNER_NAME: &str = "webfile";
 const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "accelerate", "acl", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
     "legal-hold", "lifecycle", "logging", "metadataTable", "metrics", "notification", "object-lock",
-    "ownershipControls", "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment",
+    "ownershipControls", "policyStatus", "publicAccessBlock", "replication", "requestPayment",
     "restore", "retention", "select", "tagging", "torrent", "versioning", "versions", "website", "renameObject",
 ];
 
@@ -130,6 +130,9 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
         "HeadBucket" => head_bucket(s3, bucket),
         "DeleteBucket" => s3.store.delete_bucket(bucket).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
         "GetBucketLocation" => get_bucket_location(s3, bucket),
+        "PutBucketPolicy" => payload(req).and_then(|p| ops::put_bucket_policy(s3, bucket, &p.data)).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        "GetBucketPolicy" => s3.store.bucket_policy(bucket).and_then(|p| p.ok_or_else(|| S3Error::NoSuchBucketPolicy(bucket.to_string()))).map(|p| response(StatusCode::OK, vec![("content-type", "application/json".into())], Bytes::from(p))),
+        "DeleteBucketPolicy" => s3.store.set_bucket_policy(bucket, None).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
         "ListMultipartUploads" => list_multipart_uploads(s3, req, bucket),
         "ListObjectsV2" => list_objects(s3, req, bucket, true),
         "ListObjects" => list_objects(s3, req, bucket, false),
@@ -164,6 +167,9 @@ fn operation(req: &AwsRequest, addr: &Address) -> &'static str {
     }
     if addr.key.is_none() {
         return match *m {
+            Method::PUT if req.has_query("policy") => "PutBucketPolicy",
+            Method::GET if req.has_query("policy") => "GetBucketPolicy",
+            Method::DELETE if req.has_query("policy") => "DeleteBucketPolicy",
             Method::PUT => "CreateBucket",
             Method::HEAD => "HeadBucket",
             Method::DELETE => "DeleteBucket",
