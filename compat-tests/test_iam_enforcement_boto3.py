@@ -335,3 +335,72 @@ def test_bucket_policies_grant_and_deny_alongside_identity_policies(enforcing, u
     grant("delete", allow("s3:DeleteObject", f"arn:aws:s3:::{bucket}/*"))
     msg = denied(lambda: dev.delete_object(Bucket=bucket, Key="public/a.txt"), "AccessDenied", 403, "s3:DeleteObject", f"arn:aws:s3:::{bucket}/public/a.txt")
     assert msg.endswith("with an explicit deny in a resource-based policy")
+
+
+def test_the_seed_roles_let_the_flow_run_and_each_statement_gates_its_hop(enforcing):
+    """fixtures/clickstream.yaml's three least-privilege roles under --enforce-iam: the whole flow
+    runs; taking one statement away breaks exactly that hop, with AWS's error, until it is back."""
+    import pathlib
+
+    cfn, iam, s3 = make_client(enforcing, "cloudformation"), make_client(enforcing, "iam"), make_client(enforcing, "s3")
+    logs = make_client(enforcing, "logs")
+    template = (pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "clickstream.yaml").read_text()
+    stack = "seed"
+    cfn.create_stack(StackName=stack, TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"], Parameters=[{"ParameterKey": "Env", "ParameterValue": "prod"}])
+    out = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+    doc = lambda role, name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]  # noqa: E731
+    saved = {(r, n): doc(r, n) for r, n in [("seed-api", "put-record"), ("seed-delivery", "s3"), ("seed-delivery", "transform"), ("seed-transform", "logs")]}
+
+    def post(n):
+        req = urllib.request.Request(enforcing + out["LocalInvokePath"], data=json.dumps({"element_clicked": "nav", "time_spent": n}).encode(), headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def flush():
+        req = urllib.request.Request(f"{enforcing}/_firelocal/firehose/flush?stream={out['StreamName']}", method="POST")
+        return json.loads(urllib.request.urlopen(req).read())["streams"][out["StreamName"]]
+
+    def objects():
+        return len(s3.list_objects_v2(Bucket=out["BucketName"], Prefix="clickstream/").get("Contents", []))
+
+    def function_log_events():
+        return len(logs.filter_log_events(logGroupName=f"/aws/lambda/{stack}-transform")["events"])
+
+    def without(role, name):
+        iam.delete_role_policy(RoleName=role, PolicyName=name)
+
+    def restore(role, name):
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(saved[(role, name)]))
+
+    assert post(1)[0] == 200
+    assert flush()["pending_records"] == 0 and objects() == 1
+    logged = function_log_events()
+    assert logged > 0
+
+    # API Gateway's role without firehose:PutRecord: the integration gets AWS's AccessDenied.
+    without("seed-api", "put-record")
+    status, body = post(2)
+    assert status == 400 and "AccessDeniedException" in body and "is not authorized to perform: firehose:PutRecord" in body, body
+    restore("seed-api", "put-record")
+    assert post(3)[0] == 200
+    # Firehose's role without its S3 statement: delivery fails with S3.AccessDenied, records kept.
+    without("seed-delivery", "s3")
+    report = flush()
+    assert report["pending_records"] == 1 and report["error"].startswith("S3.AccessDenied: User: arn:aws:sts::000000000000:assumed-role/seed-delivery/"), report
+    restore("seed-delivery", "s3")
+    # ... without its transform statement: Lambda.InvokeAccessDenied.
+    without("seed-delivery", "transform")
+    report = flush()
+    assert report["pending_records"] == 1 and report["error"].startswith("Lambda.InvokeAccessDenied:"), report
+    restore("seed-delivery", "transform")
+    # The transform's role without its logs statement: the invocation works, its logs are gone.
+    logged = function_log_events()
+    without("seed-transform", "logs")
+    assert flush()["pending_records"] == 0 and objects() == 2
+    assert function_log_events() == logged
+    restore("seed-transform", "logs")
+    assert post(4)[0] == 200 and flush()["pending_records"] == 0
+    assert function_log_events() > logged
