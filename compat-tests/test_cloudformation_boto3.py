@@ -99,6 +99,17 @@ def test_cli_deploy_runs_the_seed_pipeline(firelocal_endpoint, tmp_path):
     named = athena.list_named_queries(WorkGroup=out["WorkGroup"])["NamedQueryIds"]
     top = athena.get_named_query(NamedQueryId=named[0])["NamedQuery"]
     assert query(top["QueryString"]) == [["element_clicked", "clicks", "avg_time"], ["nav", "2", "1.5"], ["search", "1", "3.0"]]
+    # The stack's QuickSight dashboard: a refresh of its SPICE data set, then the pie's numbers.
+    qs = make_client(firelocal_endpoint, "quicksight")
+    qs.create_ingestion(AwsAccountId="000000000000", DataSetId=out["DataSetId"], IngestionId="after-deploy")
+    for _ in range(400):
+        ing = qs.describe_ingestion(AwsAccountId="000000000000", DataSetId=out["DataSetId"], IngestionId="after-deploy")["Ingestion"]
+        if ing["IngestionStatus"] in ("COMPLETED", "FAILED"):
+            break
+        time.sleep(0.025)
+    assert ing["IngestionStatus"] == "COMPLETED" and ing["RowInfo"]["RowsIngested"] == 3, ing
+    visual = json.loads(urllib.request.urlopen(f"{firelocal_endpoint}/_firelocal/console/api/dashboards/{out['DashboardId']}/visuals/clicks-by-element/data").read())
+    assert visual["Rows"] == [["nav", 2, 66.67], ["search", 1, 33.33]]
     # The transform's logs are in the stack's log group (its role allows exactly that).
     logs = make_client(firelocal_endpoint, "logs")
     group = f"/aws/lambda/{stack}-transform"

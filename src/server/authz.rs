@@ -53,6 +53,7 @@ pub fn check(state: &AppState, route: &Route, req: &AwsRequest) -> Result<Option
         ServiceId::Athena => athena::wire::access(&s.athena, req, region),
         ServiceId::Iam => iam::wire::access(&s.iam, req, &caller.principal.arn()),
         ServiceId::ApiGateway => apigateway::wire::access(req, region),
+        ServiceId::QuickSight => crate::services::quicksight::wire::access(req, region),
         // STS decides AssumeRole itself and lets anyone ask who they are; invoking a REST API
         // is not an IAM call unless its method says AWS_IAM; the rest are not emulated.
         _ => return Ok(None),
@@ -78,7 +79,7 @@ fn access_denied(id: ServiceId, message: String) -> AwsError {
     match id {
         ServiceId::S3 => AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", message),
         ServiceId::Iam | ServiceId::Sts => AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", message),
-        ServiceId::Lambda | ServiceId::ApiGateway => AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", message),
+        ServiceId::Lambda | ServiceId::ApiGateway | ServiceId::QuickSight => AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", message),
         _ => AwsError::new(StatusCode::BAD_REQUEST, "AccessDeniedException", message),
     }
 }

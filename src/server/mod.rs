@@ -297,6 +297,16 @@ async fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
         "/_firelocal/health" if get => Some(health::firelocal(state.started.elapsed().as_millis())),
         "/_localstack/health" if get => Some(health::localstack()),
         "/_firelocal/firehose/flush" if req.method == Method::POST => Some(firehose_flush(state, req).await),
+        p if get && p.starts_with("/_firelocal/console/api/dashboards/") => {
+            let rest: Vec<String> = p["/_firelocal/console/api/dashboards/".len()..].split('/').map(protocol::percent_decode).collect();
+            match rest.as_slice() {
+                [dashboard, v, visual, d] if v == "visuals" && d == "data" => {
+                    let csv = req.query_param("format") == Some("csv");
+                    Some(crate::services::quicksight::wire::visual_data(&state.services.quicksight, dashboard, visual, csv, &req.request_id))
+                }
+                _ => Some(AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path)).render(Protocol::RestJson1, &req.request_id, false)),
+            }
+        }
         _ => Some(
             AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path))
                 .render(Protocol::RestJson1, &req.request_id, req.method == Method::HEAD),
@@ -326,16 +336,13 @@ async fn dispatch(state: &AppState, route: &Route, req: &AwsRequest, guard: Opti
         Route::Service(ServiceId::Glue) => crate::services::glue::wire::handle(&state.services.glue, req),
         Route::Service(ServiceId::Iam) => crate::services::iam::wire::handle(&state.services.iam, req),
         Route::Service(ServiceId::Sts) => state.services.sts.handle(req),
+        Route::Service(ServiceId::QuickSight) => crate::services::quicksight::wire::handle(&state.services.quicksight, req),
         Route::Service(ServiceId::CloudFormation) => Box::pin(crate::services::cloudformation::wire::handle(&state.services.cloudformation, req)).await,
         Route::Service(ServiceId::ApiGateway) => crate::services::apigateway::wire::handle(&state.services.apigateway, req),
         Route::Service(ServiceId::ExecuteApi) => {
             let s = &state.services;
             let backends = crate::services::apigateway::invoke::Backends { firehose: &s.firehose, lambda: &s.lambda, s3: &s.s3, iam: s.enforce_iam.as_deref() };
             crate::services::apigateway::invoke::invoke(&s.apigateway, &backends, req).await
-        }
-        Route::Service(id) => {
-            let err = AwsError::service_not_emulated(id.info().name);
-            (err.render(id.info().protocol, &req.request_id, req.method == Method::HEAD), "NotEmulated")
         }
         Route::Unknown { name, protocol } => {
             (AwsError::service_not_emulated(name).render(*protocol, &req.request_id, req.method == Method::HEAD), "NotEmulated")

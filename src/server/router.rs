@@ -58,7 +58,7 @@ pub const SERVICES: &[ServiceInfo] = &[
     info(ServiceId::Sts, "sts", "sts", None, Protocol::AwsQuery, true),
     info(ServiceId::Logs, "logs", "logs", Some("Logs_20140328"), Protocol::AwsJson1_1, true),
     info(ServiceId::CloudFormation, "cloudformation", "cloudformation", None, Protocol::AwsQuery, true),
-    info(ServiceId::QuickSight, "quicksight", "quicksight", None, Protocol::RestJson1, false),
+    info(ServiceId::QuickSight, "quicksight", "quicksight", None, Protocol::RestJson1, true),
 ];
 
 impl ServiceId {
@@ -137,6 +137,9 @@ pub fn route(req: &AwsRequest) -> Route {
     const API_GATEWAY_PREFIXES: &[&str] = &["/restapis", "/apikeys", "/usageplans", "/domainnames", "/account"];
     if API_GATEWAY_PREFIXES.iter().any(|p| path == *p || path.starts_with(&format!("{p}/"))) {
         return Route::Service(ServiceId::ApiGateway);
+    }
+    if path.starts_with("/accounts/") {
+        return Route::Service(ServiceId::QuickSight);
     }
     if path.starts_with("/2015-03-31/functions") || path.starts_with("/2018-06-01/runtime") {
         return Route::Service(ServiceId::Lambda);

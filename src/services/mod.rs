@@ -10,6 +10,7 @@ pub mod glue;
 pub mod iam;
 pub mod lambda;
 pub mod logs;
+pub mod quicksight;
 pub mod s3;
 pub mod sts;
 
@@ -29,6 +30,7 @@ pub struct Services {
     pub glue: Arc<glue::Glue>,
     pub athena: Arc<athena::Athena>,
     pub cloudformation: cloudformation::CloudFormation,
+    pub quicksight: Arc<quicksight::QuickSight>,
     pub iam: Arc<iam::Iam>,
     pub sts: Arc<sts::Sts>,
     /// IAM when `--enforce-iam` is on.
@@ -91,7 +93,8 @@ impl Services {
         let issuer = sts.clone();
         lambda.set_credentials(Arc::new(move |role, function| issuer.function_credentials(role, function)));
         let cloudformation = cloudformation::CloudFormation::open(dir, persistent, opts.region).map_err(|e| format!("CloudFormation store: {e:?}"))?;
-        Ok(Services { s3, firehose, lambda, logs, apigateway, glue, athena, cloudformation, iam, sts, enforce_iam: enforcer })
+        let quicksight = Arc::new(quicksight::QuickSight::open(dir, persistent, opts.region, athena.clone()).map_err(|e| format!("QuickSight store: {e:?}"))?);
+        Ok(Services { s3, firehose, lambda, logs, apigateway, glue, athena, cloudformation, quicksight, iam, sts, enforce_iam: enforcer })
     }
 
     /// Delivers every Firehose buffer and stops the delivery tasks (clean shutdown).

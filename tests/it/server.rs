@@ -15,7 +15,8 @@ async fn health_endpoints_report_services() {
     assert_eq!(v["services"]["firehose"], "running");
     assert_eq!(v["services"]["athena"], "running");
     assert_eq!(v["services"]["glue"], "running");
-    assert_eq!(v["services"]["quicksight"], "disabled");
+    assert_eq!(v["services"]["quicksight"], "running");
+    assert_eq!(v["services"]["cloudformation"], "running");
     assert_eq!(v["services"]["lambda"], "running");
     assert_eq!(v["services"]["apigateway"], "running");
     let r = fl.http().get(format!("{}/_firelocal/nope", fl.endpoint)).send().await.unwrap();
@@ -40,18 +41,19 @@ async fn unemulated_services_get_an_aws_error_naming_them() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["__type"], "NotImplemented");
     assert!(v["message"].as_str().unwrap().contains("DynamoDB_20120810"));
-    // A known but not yet emulated service, by its SigV4 scope, in its protocol (restJson).
+    // A service firelocal does not know, by its SigV4 scope, in its protocol (awsQuery XML).
     let r = fl
         .http()
-        .get(format!("{}/accounts/000000000000/dashboards", fl.endpoint))
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/quicksight/aws4_request, SignedHeaders=host, Signature=0")
+        .post(format!("{}/", fl.endpoint))
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("Action=ListQueues&Version=2012-11-05")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 501);
-    let v: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(v["__type"], "NotImplemented");
-    assert!(v["message"].as_str().unwrap().contains("quicksight"), "{v}");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<Code>NotImplemented</Code>") && body.contains("sqs"), "{body}");
 }
 
 #[tokio::test]

@@ -319,6 +319,18 @@ impl Athena {
         Ok(())
     }
 
+    /// Whether a workgroup exists (QuickSight's Athena data sources name one).
+    pub fn workgroup_exists(&self, name: &str) -> bool {
+        self.workgroup(name).ok().flatten().is_some()
+    }
+
+    /// Runs one SELECT for another service (QuickSight reading a data set), with the scan cache,
+    /// on the calling thread; `database` is the default schema.
+    pub fn run_sql(&self, sql: &str, database: &str) -> Result<firelocal_sql::ResultSet, SqlError> {
+        let catalog = super::exec::Catalog { glue: &self.glue, s3: &self.s3, cache: Some(&self.cache), cancel: None, guard: None };
+        firelocal_sql::run_query(sql, database, &catalog, now_millis())
+    }
+
     /// The workgroup an execution ran in.
     pub fn execution_workgroup(&self, id: &str) -> Option<String> {
         self.executions.lock().by_id.get(id).map(|e| e.workgroup.clone())

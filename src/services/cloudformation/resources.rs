@@ -34,6 +34,7 @@ pub const TYPES: &[&str] = &[
     "AWS::Lambda::Permission", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Logs::LogGroup", "AWS::KinesisFirehose::DeliveryStream",
     "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
     "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Glue::Partition", "AWS::Athena::WorkGroup", "AWS::Athena::NamedQuery",
+    "AWS::QuickSight::DataSource", "AWS::QuickSight::DataSet", "AWS::QuickSight::Dashboard",
 ];
 
 /// The capability an IAM resource needs: `CAPABILITY_NAMED_IAM` when it names itself.
@@ -68,6 +69,9 @@ fn create_only(ty: &str) -> &'static [&'static str] {
         "AWS::Glue::Partition" => &["CatalogId", "DatabaseName", "TableName"],
         "AWS::Athena::WorkGroup" => &["Name"],
         "AWS::Athena::NamedQuery" => &["Name", "Database", "QueryString", "Description", "WorkGroup"],
+        "AWS::QuickSight::DataSource" => &["AwsAccountId", "DataSourceId", "Type"],
+        "AWS::QuickSight::DataSet" => &["AwsAccountId", "DataSetId"],
+        "AWS::QuickSight::Dashboard" => &["AwsAccountId", "DashboardId"],
         _ => &[],
     }
 }
@@ -336,7 +340,29 @@ pub async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Created, S
             let id = out.get("NamedQueryId").and_then(Value::as_str).unwrap_or_default().to_string();
             Ok(Created { attrs: attrs(vec![("NamedQueryId", json!(id))]), physical_id: id })
         }
+        "AWS::QuickSight::DataSource" | "AWS::QuickSight::DataSet" | "AWS::QuickSight::Dashboard" => {
+            let (kind, id_key) = quicksight_kind(ty);
+            let account = s(props, "AwsAccountId").unwrap_or_else(|| ACCOUNT.to_string());
+            let id = need(props, id_key, ty)?;
+            let body = Value::Object(object(props, &["AwsAccountId", "Permissions", "Tags"]));
+            let path = if kind == "dashboards" { format!("/accounts/{account}/{kind}/{}", url_encode(&id)) } else { format!("/accounts/{account}/{kind}") };
+            let out = api.rest("quicksight", Method::POST, &path, &[], Some(&body)).await.map_err(fail)?;
+            if out.get("CreationStatus").and_then(Value::as_str) == Some("CREATION_FAILED") {
+                return Err(format!("{ty} {id} failed to create (CREATION_FAILED)"));
+            }
+            let arn = out.get("Arn").cloned().unwrap_or_default();
+            Ok(Created { physical_id: id, attrs: attrs(vec![("Arn", arn)]) })
+        }
         other => Err(format!("firelocal's CloudFormation does not create resources of type {other} yet")),
+    }
+}
+
+/// The QuickSight API path segment and id property of a QuickSight resource type.
+fn quicksight_kind(ty: &str) -> (&'static str, &'static str) {
+    match ty {
+        "AWS::QuickSight::DataSource" => ("data-sources", "DataSourceId"),
+        "AWS::QuickSight::DataSet" => ("data-sets", "DataSetId"),
+        _ => ("dashboards", "DashboardId"),
     }
 }
 
@@ -491,6 +517,17 @@ pub async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Value, new
             }
             api.json("athena", "AmazonAthena.UpdateWorkGroup", &strip_nulls(body)).await.map_err(fail)?;
         }
+        "AWS::QuickSight::DataSource" | "AWS::QuickSight::DataSet" | "AWS::QuickSight::Dashboard" => {
+            let (kind, _) = quicksight_kind(ty);
+            let account = s(new, "AwsAccountId").unwrap_or_else(|| ACCOUNT.to_string());
+            let body = Value::Object(object(new, &["AwsAccountId", "Permissions", "Tags", "DataSourceId", "DataSetId", "DashboardId"]));
+            api.rest("quicksight", Method::PUT, &format!("/accounts/{account}/{kind}/{}", url_encode(id)), &[], Some(&body)).await.map_err(fail)?;
+            if kind == "dashboards" {
+                let versions = api.rest("quicksight", Method::GET, &format!("/accounts/{account}/dashboards/{}/versions", url_encode(id)), &[], None).await.map_err(fail)?;
+                let latest = versions.get("DashboardVersionSummaryList").and_then(Value::as_array).and_then(|v| v.last()).and_then(|v| v.get("VersionNumber")).and_then(Value::as_u64).unwrap_or(1);
+                api.rest("quicksight", Method::PUT, &format!("/accounts/{account}/dashboards/{}/versions/{latest}", url_encode(id)), &[], None).await.map_err(fail)?;
+            }
+        }
         _ => {
             // Everything else is replaced on any change (see `replaces`), so an in-place update
             // only happens when nothing the service keeps has changed.
@@ -562,6 +599,11 @@ pub async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, props: &Value) -> Result<
         }
         "AWS::Athena::WorkGroup" => gone(api.json("athena", "AmazonAthena.DeleteWorkGroup", &json!({ "WorkGroup": id, "RecursiveDeleteOption": true })).await.map(|_| ())),
         "AWS::Athena::NamedQuery" => gone(api.json("athena", "AmazonAthena.DeleteNamedQuery", &json!({ "NamedQueryId": id })).await.map(|_| ())),
+        "AWS::QuickSight::DataSource" | "AWS::QuickSight::DataSet" | "AWS::QuickSight::Dashboard" => {
+            let (kind, _) = quicksight_kind(ty);
+            let account = s(props, "AwsAccountId").unwrap_or_else(|| ACCOUNT.to_string());
+            gone(api.rest("quicksight", Method::DELETE, &format!("/accounts/{account}/{kind}/{}", url_encode(id)), &[], None).await.map(|_| ()))
+        }
         _ => Ok(()),
     }
 }

@@ -1,0 +1,587 @@
+//! QuickSight's state and operations: Athena data sources, data sets (one SQL query each, see
+//! `dataset`), SPICE ingestions that snapshot a data set's rows through firelocal's Athena
+//! engine, and dashboards with versions whose visuals are computed from those rows (`visual`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::dataset::{self, Plan};
+use super::error::{QsError, QsResult};
+use super::visual::{self, Table};
+use crate::protocol::json::epoch_seconds;
+use crate::protocol::time::now_millis;
+use crate::services::athena::Athena;
+use crate::state::DocTable;
+
+/// A data set as stored: its DataSet document and its query.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DataSet {
+    doc: Value,
+    plan: Plan,
+    spice: bool,
+}
+
+/// One SPICE ingestion.
+#[derive(Debug, Clone)]
+struct Ingestion {
+    id: String,
+    arn: String,
+    status: &'static str,
+    created_ms: i64,
+    finished_ms: Option<i64>,
+    rows: u64,
+    bytes: u64,
+    error: Option<(String, String)>,
+    request_type: String,
+    cancel: Arc<AtomicBool>,
+}
+
+/// One dashboard version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Version {
+    number: u64,
+    status: String,
+    errors: Vec<Value>,
+    definition: Value,
+    description: Option<String>,
+    created_ms: i64,
+    data_set_arns: Vec<String>,
+}
+
+/// A dashboard with its versions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Dashboard {
+    id: String,
+    name: String,
+    arn: String,
+    created_ms: i64,
+    updated_ms: i64,
+    published: u64,
+    published_ms: i64,
+    versions: Vec<Version>,
+}
+
+#[derive(Default)]
+struct State {
+    sources: BTreeMap<String, Value>,
+    data_sets: BTreeMap<String, DataSet>,
+    dashboards: BTreeMap<String, Dashboard>,
+    ingestions: BTreeMap<String, Vec<Ingestion>>,
+    snapshots: HashMap<String, Arc<Table>>,
+}
+
+/// The QuickSight service.
+pub struct QuickSight {
+    pub region: String,
+    athena: Arc<Athena>,
+    docs: DocTable,
+    state: Mutex<State>,
+}
+
+fn not_found(what: &str, id: &str) -> QsError {
+    QsError::ResourceNotFound(format!("{what} {id} does not exist."))
+}
+
+fn now_s(ms: i64) -> Value {
+    json!(epoch_seconds(ms))
+}
+
+impl QuickSight {
+    /// Opens the store (data sources, data sets and dashboards persist; SPICE snapshots are in
+    /// memory and come back with the next ingestion).
+    pub fn open(dir: &Path, persistent: bool, region: &str, athena: Arc<Athena>) -> QsResult<QuickSight> {
+        let docs = DocTable::open(dir, persistent, "quicksight")?;
+        let mut state = State::default();
+        for (kind, doc) in docs.load::<(String, Value)>()? {
+            match kind.as_str() {
+                "source" => {
+                    if let Some(id) = doc.get("DataSourceId").and_then(Value::as_str) {
+                        state.sources.insert(id.to_string(), doc.clone());
+                    }
+                }
+                "dataset" => {
+                    if let Ok(d) = serde_json::from_value::<DataSet>(doc)
+                        && let Some(id) = d.doc.get("DataSetId").and_then(Value::as_str)
+                    {
+                        state.data_sets.insert(id.to_string(), d);
+                    }
+                }
+                "dashboard" => {
+                    if let Ok(d) = serde_json::from_value::<Dashboard>(doc) {
+                        state.dashboards.insert(d.id.clone(), d);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(QuickSight { region: region.to_string(), athena, docs, state: Mutex::new(state) })
+    }
+
+    fn arn(&self, account: &str, kind: &str, id: &str) -> String {
+        format!("arn:aws:quicksight:{}:{account}:{kind}/{id}", self.region)
+    }
+
+    fn save(&self, kind: &str, id: &str, doc: Value) -> QsResult<()> {
+        self.docs.save(&format!("{kind}:{id}"), "", &(kind.to_string(), doc))?;
+        Ok(())
+    }
+
+    fn forget(&self, kind: &str, id: &str) -> QsResult<()> {
+        self.docs.delete(&format!("{kind}:{id}"), None)?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ data sources
+
+    /// CreateDataSource: an Athena data source on an existing workgroup succeeds; a missing
+    /// workgroup or another type is CREATION_FAILED with ErrorInfo, as QuickSight reports it.
+    pub fn create_data_source(&self, account: &str, input: &Value) -> QsResult<Value> {
+        let id = input.get("DataSourceId").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| QsError::InvalidParameterValue("DataSourceId is required".into()))?;
+        self.put_data_source(account, id, input, false)
+    }
+
+    /// UpdateDataSource: a new name or parameters, checked again.
+    pub fn update_data_source(&self, account: &str, id: &str, input: &Value) -> QsResult<Value> {
+        let ty = self.data_source(id)?.get("Type").cloned().unwrap_or_default();
+        let mut input = input.clone();
+        input["Type"] = ty;
+        let out = self.put_data_source(account, id, &input, true)?;
+        Ok(json!({"Arn": out["Arn"], "DataSourceId": id, "UpdateStatus": if out["CreationStatus"] == "CREATION_SUCCESSFUL" { "UPDATE_SUCCESSFUL" } else { "UPDATE_FAILED" }}))
+    }
+
+    fn put_data_source(&self, account: &str, id: &str, input: &Value, update: bool) -> QsResult<Value> {
+        let name = input.get("Name").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("Name is required".into()))?;
+        let ty = input.get("Type").and_then(Value::as_str).unwrap_or_default();
+        let arn = self.arn(account, "datasource", id);
+        if self.state.lock().sources.contains_key(id) != update {
+            return Err(if update { not_found("DataSource", id) } else { QsError::ResourceExists(format!("DataSource {arn} already exists.")) });
+        }
+        let params = input.get("DataSourceParameters").cloned().unwrap_or_default();
+        let (status, error) = match ty {
+            "ATHENA" => {
+                let wg = params.pointer("/AthenaParameters/WorkGroup").and_then(Value::as_str).unwrap_or("primary");
+                if self.athena.workgroup_exists(wg) { ("CREATION_SUCCESSFUL", None) } else { ("CREATION_FAILED", Some(json!({"Type": "UNKNOWN", "Message": format!("WorkGroup {wg} is not found.")}))) }
+            }
+            other => ("CREATION_FAILED", Some(json!({"Type": "UNKNOWN", "Message": format!("firelocal's QuickSight reads ATHENA data sources only, not {other}")}))),
+        };
+        let now = now_millis();
+        let created = self.state.lock().sources.get(id).and_then(|d| d.get("CreatedTime").cloned()).unwrap_or_else(|| now_s(now));
+        let mut doc = json!({"Arn": arn, "DataSourceId": id, "Name": name, "Type": ty, "Status": status, "CreatedTime": created, "LastUpdatedTime": now_s(now), "DataSourceParameters": params});
+        if let Some(e) = error {
+            doc["ErrorInfo"] = e;
+        }
+        self.save("source", id, doc.clone())?;
+        self.state.lock().sources.insert(id.to_string(), doc);
+        Ok(json!({"Arn": arn, "DataSourceId": id, "CreationStatus": status}))
+    }
+
+    /// DescribeDataSource.
+    pub fn data_source(&self, id: &str) -> QsResult<Value> {
+        self.state.lock().sources.get(id).cloned().ok_or_else(|| not_found("DataSource", id))
+    }
+
+    /// ListDataSources.
+    pub fn data_sources(&self) -> Vec<Value> {
+        self.state.lock().sources.values().cloned().collect()
+    }
+
+    /// DeleteDataSource.
+    pub fn delete_data_source(&self, id: &str) -> QsResult<Value> {
+        let doc = self.state.lock().sources.remove(id).ok_or_else(|| not_found("DataSource", id))?;
+        self.forget("source", id)?;
+        Ok(json!({"Arn": doc.get("Arn"), "DataSourceId": id}))
+    }
+
+    // ------------------------------------------------------------------ data sets
+
+    /// CreateDataSet (or UpdateDataSet when `update`): checks the tables and transforms by
+    /// planning the query, and for SPICE starts an ingestion, as QuickSight does.
+    pub fn put_data_set(self: &Arc<Self>, account: &str, id: &str, input: &Value, update: bool) -> QsResult<Value> {
+        let name = input.get("Name").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("Name is required".into()))?;
+        let arn = self.arn(account, "dataset", id);
+        let exists = self.state.lock().data_sets.contains_key(id);
+        if exists && !update {
+            return Err(QsError::ResourceExists(format!("DataSet {arn} already exists.")));
+        }
+        if !exists && update {
+            return Err(not_found("DataSet", id));
+        }
+        let mode = input.get("ImportMode").and_then(Value::as_str).unwrap_or("SPICE");
+        if !matches!(mode, "SPICE" | "DIRECT_QUERY") {
+            return Err(QsError::InvalidParameterValue(format!("ImportMode {mode} is not SPICE or DIRECT_QUERY")));
+        }
+        let physical = input.get("PhysicalTableMap").cloned().unwrap_or_default();
+        let plan = dataset::plan(&physical, input.get("LogicalTableMap"))?;
+        let source_id = plan.data_source_arn.rsplit('/').next().unwrap_or_default().to_string();
+        let source = self.data_source(&source_id).map_err(|_| QsError::InvalidParameterValue(format!("The data source {} does not exist.", plan.data_source_arn)))?;
+        if source.get("Status").and_then(Value::as_str) != Some("CREATION_SUCCESSFUL") {
+            return Err(QsError::InvalidParameterValue(format!("The data source {} is not usable: {}", plan.data_source_arn, source.pointer("/ErrorInfo/Message").and_then(Value::as_str).unwrap_or("it failed to create"))));
+        }
+        let probe = self.athena.run_sql(&format!("SELECT * FROM ({}) AS firelocal_probe LIMIT 0", plan.sql), &plan.database).map_err(|e| QsError::InvalidParameterValue(format!("The data set's query failed: {e}")))?;
+        let columns: Vec<Value> = probe.columns.iter().map(|c| json!({"Name": c.name, "Type": dataset::qs_type(&c.ty)})).collect();
+        let now = now_millis();
+        let created = self.state.lock().data_sets.get(id).and_then(|d| d.doc.get("CreatedTime").cloned()).unwrap_or_else(|| now_s(now));
+        let logical = input.get("LogicalTableMap").cloned().unwrap_or_else(|| {
+            let pid = physical.as_object().and_then(|m| m.keys().next().cloned()).unwrap_or_default();
+            json!({ pid.clone(): {"Alias": name, "Source": {"PhysicalTableId": pid}} })
+        });
+        let doc = json!({
+            "Arn": arn, "DataSetId": id, "Name": name, "CreatedTime": created, "LastUpdatedTime": now_s(now),
+            "PhysicalTableMap": physical, "LogicalTableMap": logical, "OutputColumns": columns, "ImportMode": mode,
+            "ConsumedSpiceCapacityInBytes": 0,
+        });
+        let record = DataSet { doc, plan, spice: mode == "SPICE" };
+        self.save("dataset", id, serde_json::to_value(&record).unwrap_or_default())?;
+        {
+            let mut s = self.state.lock();
+            s.data_sets.insert(id.to_string(), record);
+            s.snapshots.remove(id);
+        }
+        let mut out = json!({"Arn": arn, "DataSetId": id});
+        if mode == "SPICE" {
+            let ingestion = uuid::Uuid::new_v4().to_string();
+            let started = self.create_ingestion(account, id, &ingestion, if update { "EDIT" } else { "INITIAL_INGESTION" })?;
+            out["IngestionArn"] = started["Arn"].clone();
+            out["IngestionId"] = json!(ingestion);
+        }
+        Ok(out)
+    }
+
+    /// DescribeDataSet.
+    pub fn data_set(&self, id: &str) -> QsResult<Value> {
+        let s = self.state.lock();
+        let d = s.data_sets.get(id).ok_or_else(|| not_found("DataSet", id))?;
+        let mut doc = d.doc.clone();
+        if let Some(t) = s.snapshots.get(id) {
+            doc["ConsumedSpiceCapacityInBytes"] = json!(table_bytes(t));
+        }
+        Ok(doc)
+    }
+
+    /// ListDataSets (summaries).
+    pub fn data_sets(&self) -> Vec<Value> {
+        self.state
+            .lock()
+            .data_sets
+            .values()
+            .map(|d| {
+                let doc = &d.doc;
+                json!({"Arn": doc["Arn"], "DataSetId": doc["DataSetId"], "Name": doc["Name"], "CreatedTime": doc["CreatedTime"], "LastUpdatedTime": doc["LastUpdatedTime"], "ImportMode": doc["ImportMode"]})
+            })
+            .collect()
+    }
+
+    /// DeleteDataSet.
+    pub fn delete_data_set(&self, id: &str) -> QsResult<Value> {
+        let d = {
+            let mut s = self.state.lock();
+            s.snapshots.remove(id);
+            s.ingestions.remove(id);
+            s.data_sets.remove(id).ok_or_else(|| not_found("DataSet", id))?
+        };
+        self.forget("dataset", id)?;
+        Ok(json!({"Arn": d.doc["Arn"], "DataSetId": id}))
+    }
+
+    // ------------------------------------------------------------------ SPICE
+
+    /// CreateIngestion: snapshots the data set's rows on a thread of its own; the snapshot is what
+    /// SPICE dashboards show until the next ingestion.
+    pub fn create_ingestion(self: &Arc<Self>, account: &str, data_set: &str, id: &str, request_type: &str) -> QsResult<Value> {
+        let arn = format!("{}/ingestion/{id}", self.arn(account, "dataset", data_set));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (sql, database) = {
+            let mut s = self.state.lock();
+            let d = s.data_sets.get(data_set).ok_or_else(|| not_found("DataSet", data_set))?;
+            if !d.spice {
+                return Err(QsError::InvalidParameterValue(format!("The data set {data_set} queries directly (DIRECT_QUERY); only SPICE data sets are ingested.")));
+            }
+            let (sql, database) = (d.plan.sql.clone(), d.plan.database.clone());
+            let list = s.ingestions.entry(data_set.to_string()).or_default();
+            if list.iter().any(|i| i.id == id) {
+                return Err(QsError::ResourceExists(format!("Ingestion {id} already exists.")));
+            }
+            if list.iter().any(|i| matches!(i.status, "INITIALIZED" | "QUEUED" | "RUNNING")) {
+                return Err(QsError::Conflict(format!("An ingestion is already running for the data set {data_set}.")));
+            }
+            list.push(Ingestion { id: id.to_string(), arn: arn.clone(), status: "INITIALIZED", created_ms: now_millis(), finished_ms: None, rows: 0, bytes: 0, error: None, request_type: request_type.to_string(), cancel: cancel.clone() });
+            (sql, database)
+        };
+        let me = self.clone();
+        let (ds, ing) = (data_set.to_string(), id.to_string());
+        let spawned = std::thread::Builder::new().name(format!("spice-{id}")).stack_size(64 << 20).spawn(move || me.ingest(&ds, &ing, &sql, &database, &cancel));
+        if let Err(e) = spawned {
+            self.finish(data_set, id, Err(("INTERNAL_SERVICE_ERROR".into(), format!("could not start the ingestion: {e}"))));
+        }
+        Ok(json!({"Arn": arn, "IngestionId": id, "IngestionStatus": "INITIALIZED"}))
+    }
+
+    fn ingest(&self, data_set: &str, id: &str, sql: &str, database: &str, cancel: &AtomicBool) {
+        self.set_ingestion(data_set, id, |i| i.status = "RUNNING");
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.athena.run_sql(sql, database)))
+            .unwrap_or_else(|_| Err(firelocal_sql::SqlError::new("GENERIC_INTERNAL_ERROR", "the query engine failed unexpectedly")));
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let outcome = result
+            .map(|r| Table { columns: r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), rows: r.rows })
+            .map_err(|e| ("SQL_EXCEPTION".to_string(), e.to_string()));
+        self.finish(data_set, id, outcome);
+    }
+
+    fn set_ingestion(&self, data_set: &str, id: &str, f: impl FnOnce(&mut Ingestion)) {
+        if let Some(i) = self.state.lock().ingestions.get_mut(data_set).and_then(|l| l.iter_mut().find(|i| i.id == id)) {
+            f(i);
+        }
+    }
+
+    fn finish(&self, data_set: &str, id: &str, outcome: Result<Table, (String, String)>) {
+        let mut s = self.state.lock();
+        let done = now_millis();
+        // A data set deleted (or an ingestion cancelled) meanwhile keeps no snapshot.
+        let live = s.ingestions.get(data_set).and_then(|l| l.iter().find(|i| i.id == id)).is_some_and(|i| i.status != "CANCELLED");
+        if !live {
+            return;
+        }
+        match outcome {
+            Ok(table) => {
+                let (rows, bytes) = (table.rows.len() as u64, table_bytes(&table));
+                s.snapshots.insert(data_set.to_string(), Arc::new(table));
+                if let Some(i) = s.ingestions.get_mut(data_set).and_then(|l| l.iter_mut().find(|i| i.id == id)) {
+                    i.status = "COMPLETED";
+                    i.rows = rows;
+                    i.bytes = bytes;
+                    i.finished_ms = Some(done);
+                }
+            }
+            Err(e) => {
+                if let Some(i) = s.ingestions.get_mut(data_set).and_then(|l| l.iter_mut().find(|i| i.id == id)) {
+                    i.status = "FAILED";
+                    i.error = Some(e);
+                    i.finished_ms = Some(done);
+                }
+            }
+        }
+    }
+
+    fn ingestion_doc(i: &Ingestion) -> Value {
+        let mut v = json!({
+            "Arn": i.arn, "IngestionId": i.id, "IngestionStatus": i.status, "CreatedTime": now_s(i.created_ms),
+            "RequestSource": "MANUAL", "RequestType": i.request_type,
+        });
+        if i.status == "COMPLETED" {
+            v["RowInfo"] = json!({"RowsIngested": i.rows, "RowsDropped": 0, "TotalRowsInDataset": i.rows});
+            v["IngestionSizeInBytes"] = json!(i.bytes);
+        }
+        if let Some(done) = i.finished_ms {
+            v["IngestionTimeInSeconds"] = json!((done - i.created_ms) / 1000);
+        }
+        if let Some((t, m)) = &i.error {
+            v["ErrorInfo"] = json!({"Type": t, "Message": m});
+        }
+        v
+    }
+
+    /// DescribeIngestion.
+    pub fn ingestion(&self, data_set: &str, id: &str) -> QsResult<Value> {
+        let s = self.state.lock();
+        s.ingestions.get(data_set).and_then(|l| l.iter().find(|i| i.id == id)).map(Self::ingestion_doc).ok_or_else(|| not_found("Ingestion", id))
+    }
+
+    /// ListIngestions (newest first).
+    pub fn ingestions(&self, data_set: &str) -> QsResult<Vec<Value>> {
+        let s = self.state.lock();
+        if !s.data_sets.contains_key(data_set) {
+            return Err(not_found("DataSet", data_set));
+        }
+        Ok(s.ingestions.get(data_set).map(|l| l.iter().rev().map(Self::ingestion_doc).collect()).unwrap_or_default())
+    }
+
+    /// CancelIngestion.
+    pub fn cancel_ingestion(&self, data_set: &str, id: &str) -> QsResult<Value> {
+        let mut s = self.state.lock();
+        let i = s.ingestions.get_mut(data_set).and_then(|l| l.iter_mut().find(|i| i.id == id)).ok_or_else(|| not_found("Ingestion", id))?;
+        if !matches!(i.status, "INITIALIZED" | "QUEUED" | "RUNNING") {
+            return Err(QsError::InvalidParameterValue(format!("Ingestion {id} is {} and cannot be cancelled.", i.status)));
+        }
+        i.cancel.store(true, Ordering::Relaxed);
+        i.status = "CANCELLED";
+        i.finished_ms = Some(now_millis());
+        Ok(json!({"Arn": i.arn, "IngestionId": id}))
+    }
+
+    // ------------------------------------------------------------------ dashboards
+
+    /// Checks a definition; `Err` is InvalidParameterValue naming the visual and field, `Ok`
+    /// the version's status, errors and data set ARNs (a declared data set that does not exist
+    /// makes the version CREATION_FAILED with a DATA_SET_NOT_FOUND error, as QuickSight does).
+    fn check_definition(&self, definition: &Value) -> QsResult<(String, Vec<Value>, Vec<String>)> {
+        let decls = definition.get("DataSetIdentifierDeclarations").and_then(Value::as_array).cloned().unwrap_or_default();
+        if decls.is_empty() {
+            return Err(QsError::InvalidParameterValue("Definition.DataSetIdentifierDeclarations must declare at least one data set".into()));
+        }
+        let s = self.state.lock();
+        let mut columns: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let (mut errors, mut arns) = (Vec::new(), Vec::new());
+        for d in &decls {
+            let (Some(ident), Some(arn)) = (d.get("Identifier").and_then(Value::as_str), d.get("DataSetArn").and_then(Value::as_str)) else {
+                return Err(QsError::InvalidParameterValue("each DataSetIdentifierDeclaration needs an Identifier and a DataSetArn".into()));
+            };
+            arns.push(arn.to_string());
+            let id = arn.rsplit('/').next().unwrap_or_default();
+            match s.data_sets.get(id) {
+                Some(ds) => {
+                    let cols = ds.doc.get("OutputColumns").and_then(Value::as_array).map(|a| a.iter().filter_map(|c| Some((c.get("Name")?.as_str()?.to_string(), c.get("Type")?.as_str()?.to_string()))).collect()).unwrap_or_default();
+                    columns.insert(ident.to_string(), cols);
+                }
+                None => errors.push(json!({"Type": "DATA_SET_NOT_FOUND", "Message": format!("The data set {arn} does not exist."), "ViolatedEntities": [{"Path": format!("DataSetIdentifierDeclarations/{ident}")}]})),
+            }
+        }
+        drop(s);
+        if !errors.is_empty() {
+            return Ok(("CREATION_FAILED".into(), errors, arns));
+        }
+        visual::validate(definition, &columns).map_err(QsError::InvalidParameterValue)?;
+        Ok(("CREATION_SUCCESSFUL".into(), Vec::new(), arns))
+    }
+
+    /// CreateDashboard (version 1, published) or UpdateDashboard (the next version, published
+    /// by UpdateDashboardPublishedVersion).
+    pub fn put_dashboard(&self, account: &str, id: &str, input: &Value, update: bool) -> QsResult<Value> {
+        let name = input.get("Name").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("Name is required".into()))?;
+        if input.get("SourceEntity").is_some() && input.get("Definition").is_none() {
+            return Err(QsError::InvalidParameterValue("firelocal's QuickSight creates dashboards from a Definition; SourceEntity (templates, analyses) is not supported yet".into()));
+        }
+        let definition = input.get("Definition").cloned().ok_or_else(|| QsError::InvalidParameterValue("Definition is required".into()))?;
+        let (status, errors, arns) = self.check_definition(&definition)?;
+        let arn = self.arn(account, "dashboard", id);
+        let now = now_millis();
+        let mut s = self.state.lock();
+        let d = match (s.dashboards.get_mut(id), update) {
+            (Some(_), false) => return Err(QsError::ResourceExists(format!("Dashboard {arn} already exists."))),
+            (None, true) => return Err(not_found("Dashboard", id)),
+            (Some(d), true) => d,
+            (None, false) => s.dashboards.entry(id.to_string()).or_insert(Dashboard { id: id.into(), name: name.into(), arn: arn.clone(), created_ms: now, updated_ms: now, published: 0, published_ms: now, versions: Vec::new() }),
+        };
+        let number = d.versions.len() as u64 + 1;
+        d.versions.push(Version { number, status: status.clone(), errors, definition, description: input.get("VersionDescription").and_then(Value::as_str).map(str::to_string), created_ms: now, data_set_arns: arns });
+        d.name = name.to_string();
+        d.updated_ms = now;
+        if !update && status == "CREATION_SUCCESSFUL" {
+            d.published = number;
+            d.published_ms = now;
+        }
+        let doc = serde_json::to_value(&*d).unwrap_or_default();
+        drop(s);
+        self.save("dashboard", id, doc)?;
+        Ok(json!({"Arn": arn, "VersionArn": format!("{arn}/version/{number}"), "DashboardId": id, "CreationStatus": status}))
+    }
+
+    fn dashboard_rec(&self, id: &str) -> QsResult<Dashboard> {
+        self.state.lock().dashboards.get(id).cloned().ok_or_else(|| not_found("Dashboard", id))
+    }
+
+    fn version<'a>(d: &'a Dashboard, number: Option<u64>) -> QsResult<&'a Version> {
+        let n = number.unwrap_or(if d.published > 0 { d.published } else { d.versions.len() as u64 });
+        d.versions.iter().find(|v| v.number == n).ok_or_else(|| not_found("Dashboard version", &n.to_string()))
+    }
+
+    /// DescribeDashboard.
+    pub fn dashboard(&self, id: &str, number: Option<u64>) -> QsResult<Value> {
+        let d = self.dashboard_rec(id)?;
+        let v = Self::version(&d, number)?;
+        let sheets: Vec<Value> = v.definition.get("Sheets").and_then(Value::as_array).into_iter().flatten().map(|s| json!({"SheetId": s.get("SheetId"), "Name": s.get("Name")})).collect();
+        Ok(json!({
+            "DashboardId": d.id, "Arn": d.arn, "Name": d.name, "CreatedTime": now_s(d.created_ms), "LastUpdatedTime": now_s(d.updated_ms), "LastPublishedTime": now_s(d.published_ms),
+            "Version": {"CreatedTime": now_s(v.created_ms), "Errors": v.errors, "VersionNumber": v.number, "Status": v.status, "Arn": format!("{}/version/{}", d.arn, v.number),
+                        "DataSetArns": v.data_set_arns, "Description": v.description, "Sheets": sheets},
+        }))
+    }
+
+    /// DescribeDashboardDefinition.
+    pub fn dashboard_definition(&self, id: &str, number: Option<u64>) -> QsResult<Value> {
+        let d = self.dashboard_rec(id)?;
+        let v = Self::version(&d, number)?;
+        Ok(json!({"DashboardId": d.id, "Name": d.name, "Errors": v.errors, "ResourceStatus": v.status, "Definition": v.definition}))
+    }
+
+    /// ListDashboards.
+    pub fn dashboards(&self) -> Vec<Value> {
+        self.state
+            .lock()
+            .dashboards
+            .values()
+            .map(|d| json!({"Arn": d.arn, "DashboardId": d.id, "Name": d.name, "CreatedTime": now_s(d.created_ms), "LastUpdatedTime": now_s(d.updated_ms), "PublishedVersionNumber": d.published, "LastPublishedTime": now_s(d.published_ms)}))
+            .collect()
+    }
+
+    /// ListDashboardVersions.
+    pub fn dashboard_versions(&self, id: &str) -> QsResult<Vec<Value>> {
+        let d = self.dashboard_rec(id)?;
+        Ok(d.versions.iter().map(|v| json!({"Arn": format!("{}/version/{}", d.arn, v.number), "CreatedTime": now_s(v.created_ms), "VersionNumber": v.number, "Status": v.status, "Description": v.description})).collect())
+    }
+
+    /// UpdateDashboardPublishedVersion.
+    pub fn publish(&self, id: &str, number: u64) -> QsResult<Value> {
+        let mut s = self.state.lock();
+        let d = s.dashboards.get_mut(id).ok_or_else(|| not_found("Dashboard", id))?;
+        let v = d.versions.iter().find(|v| v.number == number).ok_or_else(|| not_found("Dashboard version", &number.to_string()))?;
+        if v.status != "CREATION_SUCCESSFUL" {
+            return Err(QsError::InvalidParameterValue(format!("Version {number} is {} and cannot be published.", v.status)));
+        }
+        d.published = number;
+        d.published_ms = now_millis();
+        let (arn, doc) = (d.arn.clone(), serde_json::to_value(&*d).unwrap_or_default());
+        drop(s);
+        self.save("dashboard", id, doc)?;
+        Ok(json!({"DashboardId": id, "DashboardArn": arn}))
+    }
+
+    /// DeleteDashboard.
+    pub fn delete_dashboard(&self, id: &str) -> QsResult<Value> {
+        let d = self.state.lock().dashboards.remove(id).ok_or_else(|| not_found("Dashboard", id))?;
+        self.forget("dashboard", id)?;
+        Ok(json!({"Arn": d.arn, "DashboardId": id}))
+    }
+
+    /// The numbers behind one visual of a dashboard's published version: from the SPICE
+    /// snapshot, or a live query for DIRECT_QUERY data sets.
+    pub fn visual_data(&self, dashboard: &str, visual_id: &str) -> QsResult<visual::Data> {
+        let d = self.dashboard_rec(dashboard)?;
+        let v = Self::version(&d, None)?;
+        let (sheet, vis) = visual::visuals(&v.definition).into_iter().find(|(_, x)| visual::visual_id(x).as_deref() == Some(visual_id)).ok_or_else(|| not_found("Visual", visual_id))?;
+        let ident = visual::data_set_of(&vis).ok_or_else(|| QsError::InvalidParameterValue(format!("Visual {visual_id} reads no field")))?;
+        let arn = v
+            .definition
+            .get("DataSetIdentifierDeclarations")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().find(|x| x.get("Identifier").and_then(Value::as_str) == Some(&ident)))
+            .and_then(|x| x.get("DataSetArn").and_then(Value::as_str))
+            .unwrap_or_default()
+            .to_string();
+        let ds_id = arn.rsplit('/').next().unwrap_or_default().to_string();
+        let (spice, plan, snapshot) = {
+            let s = self.state.lock();
+            let ds = s.data_sets.get(&ds_id).ok_or_else(|| not_found("DataSet", &ds_id))?;
+            (ds.spice, ds.plan.clone(), s.snapshots.get(&ds_id).cloned())
+        };
+        let table = if spice {
+            snapshot.ok_or_else(|| QsError::Conflict(format!("The SPICE data set {ds_id} has no completed ingestion yet.")))?
+        } else {
+            let r = self.athena.run_sql(&plan.sql, &plan.database).map_err(|e| QsError::InvalidParameterValue(format!("The data set's query failed: {e}")))?;
+            Arc::new(Table { columns: r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), rows: r.rows })
+        };
+        visual::compute(&v.definition, &sheet, &vis, &table).map_err(QsError::InvalidParameterValue)
+    }
+}
+
+/// Roughly what a snapshot takes in SPICE: its values' bytes.
+fn table_bytes(t: &Table) -> u64 {
+    t.rows.iter().flatten().map(|v| v.as_ref().map_or(1, |s| s.len() as u64)).sum()
+}
