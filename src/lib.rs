@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod console;
 pub mod engine;
 pub mod protocol;
 pub mod server;
@@ -29,6 +30,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             config.region,
             services.join(", ")
         );
+        let _ = writeln!(out, "console: http://{addr}/_firelocal/console/");
         let _ = out.flush();
     }
     server.run(shutdown).await;

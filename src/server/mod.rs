@@ -297,16 +297,7 @@ async fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
         "/_firelocal/health" if get => Some(health::firelocal(state.started.elapsed().as_millis())),
         "/_localstack/health" if get => Some(health::localstack()),
         "/_firelocal/firehose/flush" if req.method == Method::POST => Some(firehose_flush(state, req).await),
-        p if get && p.starts_with("/_firelocal/console/api/dashboards/") => {
-            let rest: Vec<String> = p["/_firelocal/console/api/dashboards/".len()..].split('/').map(protocol::percent_decode).collect();
-            match rest.as_slice() {
-                [dashboard, v, visual, d] if v == "visuals" && d == "data" => {
-                    let csv = req.query_param("format") == Some("csv");
-                    Some(crate::services::quicksight::wire::visual_data(&state.services.quicksight, dashboard, visual, csv, &req.request_id))
-                }
-                _ => Some(AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path)).render(Protocol::RestJson1, &req.request_id, false)),
-            }
-        }
+        p if p == "/_firelocal/console" || p.starts_with("/_firelocal/console/") => Some(crate::console::handle(state, req).await),
         _ => Some(
             AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path))
                 .render(Protocol::RestJson1, &req.request_id, req.method == Method::HEAD),

@@ -74,11 +74,15 @@ struct State {
     dashboards: BTreeMap<String, Dashboard>,
     ingestions: BTreeMap<String, Vec<Ingestion>>,
     snapshots: HashMap<String, Arc<Table>>,
+    /// Registered users by ARN.
+    users: BTreeMap<String, Value>,
 }
 
 /// The QuickSight service.
 pub struct QuickSight {
     pub region: String,
+    /// firelocal's own URL: embed URLs point at its console.
+    endpoint: String,
     athena: Arc<Athena>,
     docs: DocTable,
     state: Mutex<State>,
@@ -95,7 +99,7 @@ fn now_s(ms: i64) -> Value {
 impl QuickSight {
     /// Opens the store (data sources, data sets and dashboards persist; SPICE snapshots are in
     /// memory and come back with the next ingestion).
-    pub fn open(dir: &Path, persistent: bool, region: &str, athena: Arc<Athena>) -> QsResult<QuickSight> {
+    pub fn open(dir: &Path, persistent: bool, region: &str, endpoint: &str, athena: Arc<Athena>) -> QsResult<QuickSight> {
         let docs = DocTable::open(dir, persistent, "quicksight")?;
         let mut state = State::default();
         for (kind, doc) in docs.load::<(String, Value)>()? {
@@ -117,10 +121,15 @@ impl QuickSight {
                         state.dashboards.insert(d.id.clone(), d);
                     }
                 }
+                "user" => {
+                    if let Some(arn) = doc.get("Arn").and_then(Value::as_str) {
+                        state.users.insert(arn.to_string(), doc.clone());
+                    }
+                }
                 _ => {}
             }
         }
-        Ok(QuickSight { region: region.to_string(), athena, docs, state: Mutex::new(state) })
+        Ok(QuickSight { region: region.to_string(), endpoint: endpoint.to_string(), athena, docs, state: Mutex::new(state) })
     }
 
     fn arn(&self, account: &str, kind: &str, id: &str) -> String {
@@ -259,7 +268,7 @@ impl QuickSight {
         let d = s.data_sets.get(id).ok_or_else(|| not_found("DataSet", id))?;
         let mut doc = d.doc.clone();
         if let Some(t) = s.snapshots.get(id) {
-            doc["ConsumedSpiceCapacityInBytes"] = json!(table_bytes(t));
+            doc["ConsumedSpiceCapacityInBytes"] = json!(t.bytes());
         }
         Ok(doc)
     }
@@ -330,7 +339,7 @@ impl QuickSight {
             return;
         }
         let outcome = result
-            .map(|r| Table { columns: r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), rows: r.rows })
+            .map(|r| Table::from_rows(r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), r.rows))
             .map_err(|e| ("SQL_EXCEPTION".to_string(), e.to_string()));
         self.finish(data_set, id, outcome);
     }
@@ -351,7 +360,7 @@ impl QuickSight {
         }
         match outcome {
             Ok(table) => {
-                let (rows, bytes) = (table.rows.len() as u64, table_bytes(&table));
+                let (rows, bytes) = (table.rows as u64, table.bytes());
                 s.snapshots.insert(data_set.to_string(), Arc::new(table));
                 if let Some(i) = s.ingestions.get_mut(data_set).and_then(|l| l.iter_mut().find(|i| i.id == id)) {
                     i.status = "COMPLETED";
@@ -574,14 +583,97 @@ impl QuickSight {
         let table = if spice {
             snapshot.ok_or_else(|| QsError::Conflict(format!("The SPICE data set {ds_id} has no completed ingestion yet.")))?
         } else {
+            // Live: let the engine aggregate when the visual has an SQL form.
+            if let Some((sql, rebuild)) = visual::pushdown(&v.definition, &sheet, &vis, &plan.sql) {
+                let r = self.athena.run_sql(&sql, &plan.database).map_err(|e| QsError::InvalidParameterValue(format!("The visual's query failed: {e}")))?;
+                return Ok(rebuild(r.rows));
+            }
             let r = self.athena.run_sql(&plan.sql, &plan.database).map_err(|e| QsError::InvalidParameterValue(format!("The data set's query failed: {e}")))?;
-            Arc::new(Table { columns: r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), rows: r.rows })
+            Arc::new(Table::from_rows(r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), r.rows))
         };
         visual::compute(&v.definition, &sheet, &vis, &table).map_err(QsError::InvalidParameterValue)
     }
 }
 
-/// Roughly what a snapshot takes in SPICE: its values' bytes.
-fn table_bytes(t: &Table) -> u64 {
-    t.rows.iter().flatten().map(|v| v.as_ref().map_or(1, |s| s.len() as u64)).sum()
+impl QuickSight {
+    // ------------------------------------------------------------------ users and embedding
+
+    /// RegisterUser (in a namespace; `default` is the one QuickSight starts with).
+    pub fn register_user(&self, account: &str, namespace: &str, input: &Value) -> QsResult<Value> {
+        let identity = input.get("IdentityType").and_then(Value::as_str).unwrap_or("QUICKSIGHT");
+        let name = match identity {
+            "IAM" => {
+                let iam_arn = input.get("IamArn").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("IamArn is required for IAM users".into()))?;
+                let base = iam_arn.rsplit('/').next().unwrap_or(iam_arn);
+                match input.get("SessionName").and_then(Value::as_str) {
+                    Some(s) => format!("{base}/{s}"),
+                    None => base.to_string(),
+                }
+            }
+            _ => input.get("UserName").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("UserName is required".into()))?.to_string(),
+        };
+        let role = input.get("UserRole").and_then(Value::as_str).unwrap_or("READER");
+        if !["ADMIN", "AUTHOR", "READER", "RESTRICTED_AUTHOR", "RESTRICTED_READER", "ADMIN_PRO", "AUTHOR_PRO", "READER_PRO"].contains(&role) {
+            return Err(QsError::InvalidParameterValue(format!("UserRole {role} is not a QuickSight role")));
+        }
+        let arn = format!("arn:aws:quicksight:{}:{account}:user/{namespace}/{name}", self.region);
+        let user = json!({"Arn": arn, "UserName": name, "Email": input.get("Email"), "Role": role, "IdentityType": identity, "Active": true, "PrincipalId": format!("federated/iam/{}", uuid::Uuid::new_v4().simple())});
+        {
+            let mut s = self.state.lock();
+            if s.users.contains_key(&arn) {
+                return Err(QsError::ResourceExists(format!("User {arn} already exists.")));
+            }
+            s.users.insert(arn.clone(), user.clone());
+        }
+        self.save("user", &arn, user.clone())?;
+        Ok(json!({"User": user}))
+    }
+
+    /// DescribeUser.
+    pub fn user(&self, account: &str, namespace: &str, name: &str) -> QsResult<Value> {
+        let arn = format!("arn:aws:quicksight:{}:{account}:user/{namespace}/{name}", self.region);
+        self.state.lock().users.get(&arn).cloned().ok_or_else(|| not_found("User", &arn))
+    }
+
+    /// ListUsers of a namespace.
+    pub fn users(&self, account: &str, namespace: &str) -> Vec<Value> {
+        let prefix = format!("arn:aws:quicksight:{}:{account}:user/{namespace}/", self.region);
+        self.state.lock().users.iter().filter(|(a, _)| a.starts_with(&prefix)).map(|(_, u)| u.clone()).collect()
+    }
+
+    /// DeleteUser.
+    pub fn delete_user(&self, account: &str, namespace: &str, name: &str) -> QsResult<()> {
+        let arn = format!("arn:aws:quicksight:{}:{account}:user/{namespace}/{name}", self.region);
+        self.state.lock().users.remove(&arn).ok_or_else(|| not_found("User", &arn))?;
+        self.forget("user", &arn)
+    }
+
+    /// An embed URL for a dashboard: firelocal's console page for it, without navigation.
+    pub fn embed_url(&self, dashboard: &str) -> QsResult<String> {
+        self.dashboard_rec(dashboard)?;
+        Ok(format!("{}/_firelocal/console/embed/dashboards/{}?code={}", self.endpoint, crate::protocol::url_encode(dashboard), uuid::Uuid::new_v4().simple()))
+    }
+
+    /// GenerateEmbedUrlForAnonymousUser: the dashboard must be among AuthorizedResourceArns.
+    pub fn embed_anonymous(&self, account: &str, input: &Value) -> QsResult<Value> {
+        let id = input.pointer("/ExperienceConfiguration/Dashboard/InitialDashboardId").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("ExperienceConfiguration.Dashboard.InitialDashboardId is required".into()))?;
+        let arn = self.arn(account, "dashboard", id);
+        let authorized = input.get("AuthorizedResourceArns").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x.as_str() == Some(&arn)));
+        if !authorized {
+            return Err(QsError::InvalidParameterValue(format!("The dashboard {arn} is not in AuthorizedResourceArns.")));
+        }
+        let url = self.embed_url(id)?;
+        Ok(json!({"EmbedUrl": url, "AnonymousUserArn": format!("arn:aws:quicksight:{}:{account}:user/{}/anonymous", self.region, input.get("Namespace").and_then(Value::as_str).unwrap_or("default"))}))
+    }
+
+    /// GenerateEmbedUrlForRegisteredUser: the user must be registered.
+    pub fn embed_registered(&self, input: &Value) -> QsResult<Value> {
+        let user = input.get("UserArn").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("UserArn is required".into()))?;
+        if !self.state.lock().users.contains_key(user) {
+            return Err(not_found("User", user));
+        }
+        let id = input.pointer("/ExperienceConfiguration/Dashboard/InitialDashboardId").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("ExperienceConfiguration.Dashboard.InitialDashboardId is required (firelocal embeds dashboards)".into()))?;
+        Ok(json!({"EmbedUrl": self.embed_url(id)?}))
+    }
 }
+

@@ -2,20 +2,69 @@
 //! and KPI visuals (dimensions, date granularities, measures with their aggregations) and the
 //! filter groups in scope, as the numbers QuickSight would draw.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-/// A data set's rows: column names and types (QuickSight's), and rendered values.
+/// One column of a snapshot, dictionary-encoded: each row holds a code into the distinct values.
+#[derive(Debug, Clone, Default)]
+pub struct Column {
+    pub name: String,
+    /// QuickSight's type (STRING, INTEGER, DECIMAL, DATETIME, BOOLEAN).
+    pub ty: String,
+    codes: Vec<u32>,
+    dict: Vec<Option<String>>,
+}
+
+/// A data set's rows (a SPICE snapshot, or a live query's result), by column.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub columns: Vec<(String, String)>,
-    pub rows: Vec<Vec<Option<String>>>,
+    pub columns: Vec<Column>,
+    pub rows: usize,
 }
 
 impl Table {
+    /// Encodes rendered rows by column.
+    pub fn from_rows(columns: Vec<(String, String)>, rows: Vec<Vec<Option<String>>>) -> Table {
+        let n = rows.len();
+        let mut cols: Vec<Column> = columns.into_iter().map(|(name, ty)| Column { name, ty, codes: Vec::with_capacity(n), dict: Vec::new() }).collect();
+        let mut seen: Vec<HashMap<Option<String>, u32>> = vec![HashMap::new(); cols.len()];
+        for row in rows {
+            for (i, v) in row.into_iter().enumerate().take(cols.len()) {
+                let c = &mut cols[i];
+                let code = match seen[i].get(&v) {
+                    Some(code) => *code,
+                    None => {
+                        let code = c.dict.len() as u32;
+                        c.dict.push(v.clone());
+                        seen[i].insert(v, code);
+                        code
+                    }
+                };
+                c.codes.push(code);
+            }
+        }
+        Table { columns: cols, rows: n }
+    }
+
     fn index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|(c, _)| c == name)
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// A cell's value.
+    pub fn value(&self, col: usize, row: usize) -> Option<&str> {
+        let c = self.columns.get(col)?;
+        c.dict.get(*c.codes.get(row)? as usize)?.as_deref()
+    }
+
+    /// Column names and types.
+    pub fn schema(&self) -> Vec<(String, String)> {
+        self.columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect()
+    }
+
+    /// Roughly the bytes it takes: codes and distinct values.
+    pub fn bytes(&self) -> u64 {
+        self.columns.iter().map(|c| c.codes.len() as u64 * 4 + c.dict.iter().map(|v| v.as_ref().map_or(1, |s| s.len() as u64)).sum::<u64>()).sum()
     }
 }
 
@@ -92,7 +141,8 @@ fn wells(visual: &Value) -> Option<(String, String, Option<String>, Vec<Field>, 
             _ => (Vec::new(), Vec::new(), Vec::new()),
         },
         "KPIVisual" => {
-            let w = fw.get("KPIFieldWells");
+            // KPIFieldWells is FieldWells itself (Values, TargetValues, TrendGroups).
+            let w = Some(fw.get("KPIFieldWells").unwrap_or(&fw));
             let mut m = fields(w.and_then(|w| w.get("Values")));
             m.extend(fields(w.and_then(|w| w.get("TargetValues"))));
             (Vec::new(), m, Vec::new())
@@ -206,12 +256,17 @@ fn truncate(ts: &str, granularity: &str) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:00.000")
 }
 
-/// Whether a row passes one filter (a CategoryFilter, NumericRangeFilter, NumericEqualityFilter
+/// The column a filter reads, in `table`.
+fn filter_column(filter: &Value, table: &Table) -> Option<usize> {
+    let (_, f) = filter.as_object()?.iter().next()?;
+    table.index(f.pointer("/Column/ColumnName")?.as_str()?)
+}
+
+/// Whether a value passes one filter (a CategoryFilter, NumericRangeFilter, NumericEqualityFilter
 /// or TimeRangeFilter; others pass everything).
-fn passes(filter: &Value, table: &Table, row: &[Option<String>]) -> bool {
+fn passes(filter: &Value, v: Option<&str>) -> bool {
     let Some((kind, f)) = filter.as_object().and_then(|o| o.iter().next()) else { return true };
-    let Some(col) = f.pointer("/Column/ColumnName").and_then(Value::as_str).and_then(|c| table.index(c)) else { return true };
-    let v = row.get(col).cloned().flatten();
+    let v = v.map(str::to_string);
     match kind.as_str() {
         "CategoryFilter" => {
             let cfg = f.get("Configuration").cloned().unwrap_or_default();
@@ -285,75 +340,144 @@ fn filters_for(definition: &Value, sheet_id: &str, visual_id: &str) -> Vec<Value
     out
 }
 
-fn aggregate(agg: &str, values: &[Option<&str>]) -> Value {
-    let present: Vec<&str> = values.iter().filter_map(|v| *v).collect();
-    let nums: Vec<f64> = present.iter().filter_map(|v| num(v)).collect();
-    match agg {
-        "COUNT" => json!(present.len()),
-        "DISTINCT_COUNT" => json!(present.iter().collect::<BTreeSet<_>>().len()),
-        "AVERAGE" if !nums.is_empty() => number(nums.iter().sum::<f64>() / nums.len() as f64),
-        "MIN" if !nums.is_empty() => number(nums.iter().cloned().fold(f64::INFINITY, f64::min)),
-        "MAX" if !nums.is_empty() => number(nums.iter().cloned().fold(f64::NEG_INFINITY, f64::max)),
-        "SUM" => number(nums.iter().sum()),
-        _ => Value::Null,
+/// One measure's running aggregate over a group.
+#[derive(Default)]
+struct Acc {
+    count: u64,
+    numbers: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    distinct: Option<std::collections::HashSet<u32>>,
+}
+
+impl Acc {
+    fn new(agg: &str) -> Acc {
+        Acc { min: f64::INFINITY, max: f64::NEG_INFINITY, distinct: (agg == "DISTINCT_COUNT").then(Default::default), ..Default::default() }
+    }
+
+    /// One row's value: its dictionary code, whether it is non-null, and its number if it is one.
+    fn add(&mut self, code: u32, present: bool, number: Option<f64>) {
+        if !present {
+            return;
+        }
+        self.count += 1;
+        if let Some(d) = &mut self.distinct {
+            d.insert(code);
+        }
+        if let Some(x) = number {
+            self.numbers += 1;
+            self.sum += x;
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+    }
+
+    fn value(&self, agg: &str) -> Value {
+        match agg {
+            "COUNT" => json!(self.count),
+            "DISTINCT_COUNT" => json!(self.distinct.as_ref().map_or(0, |d| d.len())),
+            "AVERAGE" if self.numbers > 0 => number(self.sum / self.numbers as f64),
+            "MIN" if self.numbers > 0 => number(self.min),
+            "MAX" if self.numbers > 0 => number(self.max),
+            "SUM" => number(self.sum),
+            _ => Value::Null,
+        }
     }
 }
 
-/// Computes one visual over a data set's rows, its filters applied.
+/// Computes one visual over a data set's rows, its filters applied. Filters, date granularities
+/// and numbers are worked out once per distinct value; rows are then only codes.
 pub fn compute(definition: &Value, sheet_id: &str, visual: &Value, table: &Table) -> Result<Data, String> {
     let (kind, id, title, dims, measures, raw) = wells(visual).ok_or("the visual is malformed")?;
-    let filters = filters_for(definition, sheet_id, &id);
-    let rows: Vec<&Vec<Option<String>>> = table.rows.iter().filter(|r| filters.iter().all(|f| passes(f, table, r))).collect();
     let col = |f: &Field| table.index(&f.column).ok_or_else(|| format!("the column {} is not in the data set", f.column));
+    // Per filter: its column and which of that column's distinct values pass.
+    let masks: Vec<(usize, Vec<bool>)> = filters_for(definition, sheet_id, &id)
+        .iter()
+        .filter_map(|f| {
+            let c = filter_column(f, table)?;
+            Some((c, table.columns[c].dict.iter().map(|v| passes(f, v.as_deref())).collect()))
+        })
+        .collect();
+    let keep = |row: usize| masks.iter().all(|(c, pass)| pass[table.columns[*c].codes[row] as usize]);
     if !raw.is_empty() {
         let idx: Vec<usize> = raw.iter().map(col).collect::<Result<_, _>>()?;
         return Ok(Data {
             kind,
             title,
             columns: raw.iter().map(|f| f.column.clone()).collect(),
-            rows: rows.iter().map(|r| idx.iter().map(|i| r.get(*i).cloned().flatten().map_or(Value::Null, Value::String)).collect()).collect(),
+            rows: (0..table.rows).filter(|r| keep(*r)).map(|r| idx.iter().map(|i| table.value(*i, r).map_or(Value::Null, |v| Value::String(v.to_string()))).collect()).collect(),
         });
     }
     let dim_idx: Vec<usize> = dims.iter().map(col).collect::<Result<_, _>>()?;
     let measure_idx: Vec<usize> = measures.iter().map(col).collect::<Result<_, _>>()?;
-    let mut groups: BTreeMap<Vec<String>, Vec<&Vec<Option<String>>>> = BTreeMap::new();
-    for r in &rows {
-        let key: Vec<String> = dims
+    let aggs: Vec<&str> = measures.iter().map(|m| m.aggregation.as_deref().unwrap_or("SUM")).collect();
+    // Per dimension: each distinct value's group label (after its date granularity), as an id.
+    let mut labels: Vec<Vec<String>> = Vec::new();
+    let mut label_of: Vec<Vec<u32>> = Vec::new();
+    for (d, c) in dims.iter().zip(&dim_idx) {
+        let mut names: Vec<String> = Vec::new();
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let of: Vec<u32> = table.columns[*c]
+            .dict
             .iter()
-            .zip(&dim_idx)
-            .map(|(d, i)| {
-                let v = r.get(*i).cloned().flatten().unwrap_or_default();
-                match &d.granularity {
-                    Some(g) if !v.is_empty() => truncate(&v, g),
-                    _ => v,
-                }
+            .map(|v| {
+                let v = v.as_deref().unwrap_or("");
+                let label = match &d.granularity {
+                    Some(g) if !v.is_empty() => truncate(v, g),
+                    _ => v.to_string(),
+                };
+                *ids.entry(label.clone()).or_insert_with(|| {
+                    names.push(label);
+                    names.len() as u32 - 1
+                })
             })
             .collect();
-        groups.entry(key).or_default().push(r);
+        labels.push(names);
+        label_of.push(of);
+    }
+    let numbers: Vec<Vec<Option<f64>>> = measure_idx.iter().map(|c| table.columns[*c].dict.iter().map(|v| v.as_deref().and_then(num)).collect()).collect();
+    let mut groups: HashMap<Vec<u32>, Vec<Acc>> = HashMap::new();
+    let mut single: Vec<Option<Vec<Acc>>> = if dims.len() == 1 { (0..labels[0].len()).map(|_| None).collect() } else { Vec::new() };
+    for row in (0..table.rows).filter(|r| keep(*r)) {
+        let accs = if dims.len() == 1 {
+            let g = label_of[0][table.columns[dim_idx[0]].codes[row] as usize] as usize;
+            single[g].get_or_insert_with(|| aggs.iter().map(|a| Acc::new(a)).collect())
+        } else {
+            let key: Vec<u32> = dim_idx.iter().zip(&label_of).map(|(c, of)| of[table.columns[*c].codes[row] as usize]).collect();
+            groups.entry(key).or_insert_with(|| aggs.iter().map(|a| Acc::new(a)).collect())
+        };
+        for (m, acc) in accs.iter_mut().enumerate() {
+            let code = table.columns[measure_idx[m]].codes[row];
+            acc.add(code, table.columns[measure_idx[m]].dict[code as usize].is_some(), numbers[m][code as usize]);
+        }
+    }
+    if dims.len() == 1 {
+        groups = single.into_iter().enumerate().filter_map(|(g, a)| a.map(|a| (vec![g as u32], a))).collect();
     }
     if dims.is_empty() && groups.is_empty() {
-        groups.insert(Vec::new(), Vec::new());
+        groups.insert(Vec::new(), aggs.iter().map(|a| Acc::new(a)).collect());
     }
-    let mut out: Vec<Vec<Value>> = groups
+    let rows: Vec<Vec<Value>> = groups
         .into_iter()
-        .map(|(key, members)| {
-            let mut row: Vec<Value> = key.into_iter().map(Value::String).collect();
-            for (m, i) in measures.iter().zip(&measure_idx) {
-                let vals: Vec<Option<&str>> = members.iter().map(|r| r.get(*i).and_then(|v| v.as_deref())).collect();
-                row.push(aggregate(m.aggregation.as_deref().unwrap_or("SUM"), &vals));
-            }
-            row
-        })
+        .map(|(key, accs)| key.iter().enumerate().map(|(d, k)| Value::String(labels[d][*k as usize].clone())).chain(accs.iter().zip(&aggs).map(|(a, g)| a.value(g))).collect())
         .collect();
+    Ok(finish(kind, title, &dims, &measures, rows))
+}
+
+/// Orders grouped rows as QuickSight draws them (pies and bars by value, then label; the rest by
+/// their dimensions) and adds a pie's percentages.
+fn finish(kind: String, title: Option<String>, dims: &[Field], measures: &[Field], mut out: Vec<Vec<Value>>) -> Data {
     let mut columns: Vec<String> = dims.iter().map(|d| d.column.clone()).collect();
     columns.extend(measures.iter().map(|m| m.column.clone()));
     let value_at = dims.len();
+    let key = |r: &Vec<Value>| r[..value_at].iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
     match kind.as_str() {
         "PieChartVisual" | "BarChartVisual" => out.sort_by(|a, b| {
             let (x, y) = (a.get(value_at).and_then(Value::as_f64).unwrap_or(0.0), b.get(value_at).and_then(Value::as_f64).unwrap_or(0.0));
-            y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a[0].as_str().cmp(&b[0].as_str()))
+            y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal).then_with(|| key(a).cmp(&key(b)))
         }),
-        _ => {}
+        _ => out.sort_by_key(key),
     }
     if kind == "PieChartVisual" {
         let total: f64 = out.iter().filter_map(|r| r.get(value_at).and_then(Value::as_f64)).sum();
@@ -363,7 +487,95 @@ pub fn compute(definition: &Value, sheet_id: &str, visual: &Value, table: &Table
         }
         columns.push("percent".into());
     }
-    Ok(Data { kind, title, columns, rows: out })
+    Data { kind, title, columns, rows: out }
+}
+
+/// For a data set queried live: the visual as one aggregating SQL query over the data set's
+/// query (dimensions grouped, measures aggregated, filters as WHERE), so Athena's engine does
+/// the work. `None` when the visual or a filter has no SQL form here (then rows are read).
+pub fn pushdown(definition: &Value, sheet_id: &str, visual: &Value, data_set_sql: &str) -> Option<(String, Box<dyn Fn(Vec<Vec<Option<String>>>) -> Data>)> {
+    let (kind, id, title, dims, measures, raw) = wells(visual)?;
+    if !raw.is_empty() || measures.is_empty() {
+        return None;
+    }
+    let q = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut select = Vec::new();
+    for d in &dims {
+        select.push(match d.granularity.as_deref() {
+            None => format!("CAST({} AS varchar)", q(&d.column)),
+            Some(g @ ("YEAR" | "QUARTER" | "MONTH" | "DAY" | "HOUR" | "MINUTE")) => format!("CAST(date_trunc('{}', {}) AS varchar)", g.to_ascii_lowercase(), q(&d.column)),
+            Some(_) => return None,
+        });
+    }
+    for m in &measures {
+        let c = q(&m.column);
+        select.push(match m.aggregation.as_deref().unwrap_or("SUM") {
+            "COUNT" => format!("count({c})"),
+            "DISTINCT_COUNT" => format!("count(DISTINCT {c})"),
+            "SUM" => format!("sum(TRY_CAST({c} AS double))"),
+            "AVERAGE" => format!("avg(TRY_CAST({c} AS double))"),
+            "MIN" => format!("min(TRY_CAST({c} AS double))"),
+            "MAX" => format!("max(TRY_CAST({c} AS double))"),
+            _ => return None,
+        });
+    }
+    let mut wheres = Vec::new();
+    for f in filters_for(definition, sheet_id, &id) {
+        let (k, body) = f.as_object()?.iter().next()?;
+        let c = q(body.pointer("/Column/ColumnName")?.as_str()?);
+        wheres.push(match k.as_str() {
+            "CategoryFilter" => {
+                let list = body.pointer("/Configuration/FilterListConfiguration")?;
+                if list.get("SelectAllOptions").and_then(Value::as_str) == Some("FILTER_ALL_VALUES") {
+                    continue;
+                }
+                let values: Vec<String> = list.get("CategoryValues")?.as_array()?.iter().filter_map(Value::as_str).map(lit).collect();
+                let not = matches!(list.get("MatchOperator").and_then(Value::as_str), Some("DOES_NOT_CONTAIN" | "DOES_NOT_EQUAL"));
+                if values.is_empty() {
+                    (if not { "TRUE" } else { "FALSE" }).to_string()
+                } else {
+                    format!("CAST({c} AS varchar) {}IN ({})", if not { "NOT " } else { "" }, values.join(", "))
+                }
+            }
+            "NumericRangeFilter" => {
+                let mut parts = vec![format!("{c} IS NOT NULL")];
+                if let Some(m) = body.pointer("/RangeMinimum/StaticValue").and_then(Value::as_f64) {
+                    parts.push(format!("{c} {} {m}", if body.get("IncludeMinimum").and_then(Value::as_bool).unwrap_or(true) { ">=" } else { ">" }));
+                }
+                if let Some(m) = body.pointer("/RangeMaximum/StaticValue").and_then(Value::as_f64) {
+                    parts.push(format!("{c} {} {m}", if body.get("IncludeMaximum").and_then(Value::as_bool).unwrap_or(true) { "<=" } else { "<" }));
+                }
+                parts.join(" AND ")
+            }
+            _ => return None,
+        });
+    }
+    let group: Vec<String> = (1..=dims.len()).map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT {} FROM ({data_set_sql}) AS firelocal_visual{}{}",
+        select.join(", "),
+        if wheres.is_empty() { String::new() } else { format!(" WHERE {}", wheres.join(" AND ")) },
+        if group.is_empty() { String::new() } else { format!(" GROUP BY {}", group.join(", ")) }
+    );
+    let n_dims = dims.len();
+    let rebuild = move |rows: Vec<Vec<Option<String>>>| {
+        let out = rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .enumerate()
+                    .map(|(i, v)| match (i < n_dims, v) {
+                        (true, v) => Value::String(v.unwrap_or_default()),
+                        (false, Some(v)) => num(&v).map(number).unwrap_or(Value::Null),
+                        (false, None) => Value::Null,
+                    })
+                    .collect()
+            })
+            .collect();
+        finish(kind.clone(), title.clone(), &dims, &measures, out)
+    };
+    Some((sql, Box::new(rebuild)))
 }
 
 #[cfg(test)]
@@ -372,10 +584,10 @@ mod tests {
 
     fn table() -> Table {
         let rows = [("nav", "3", "2024-03-05 10:00:00.000"), ("nav", "5", "2024-03-06 11:00:00.000"), ("search", "1", "2024-04-01 09:00:00.000"), ("cart", "7", "2024-04-02 09:00:00.000")];
-        Table {
-            columns: vec![("element".into(), "STRING".into()), ("spent".into(), "INTEGER".into()), ("at".into(), "DATETIME".into())],
-            rows: rows.iter().map(|(a, b, c)| vec![Some(a.to_string()), Some(b.to_string()), Some(c.to_string())]).collect(),
-        }
+        Table::from_rows(
+            vec![("element".into(), "STRING".into()), ("spent".into(), "INTEGER".into()), ("at".into(), "DATETIME".into())],
+            rows.iter().map(|(a, b, c)| vec![Some(a.to_string()), Some(b.to_string()), Some(c.to_string())]).collect(),
+        )
     }
 
     fn dim(c: &str) -> Value {
@@ -397,10 +609,10 @@ mod tests {
         assert_eq!(d.rows, vec![vec![json!("2024-03-01 00:00:00.000"), json!(4)], vec![json!("2024-04-01 00:00:00.000"), json!(4)]]);
         let filtered = json!({"Sheets": [], "FilterGroups": [{"FilterGroupId": "g", "Filters": [{"NumericRangeFilter": {"FilterId": "f", "Column": {"DataSetIdentifier": "clicks", "ColumnName": "spent"}, "RangeMinimum": {"StaticValue": 3}, "NullOption": "NON_NULLS_ONLY"}}],
             "ScopeConfiguration": {"SelectedSheets": {"SheetVisualScopingConfigurations": [{"SheetId": "s", "Scope": "ALL_VISUALS"}]}}}]});
-        let kpi = json!({"KPIVisual": {"VisualId": "k", "ChartConfiguration": {"FieldWells": {"KPIFieldWells": {"Values": [{"NumericalMeasureField": {"FieldId": "s", "Column": {"DataSetIdentifier": "clicks", "ColumnName": "spent"}, "AggregationFunction": {"SimpleNumericalAggregation": "SUM"}}}]}}}}});
+        let kpi = json!({"KPIVisual": {"VisualId": "k", "ChartConfiguration": {"FieldWells": {"Values": [{"NumericalMeasureField": {"FieldId": "s", "Column": {"DataSetIdentifier": "clicks", "ColumnName": "spent"}, "AggregationFunction": {"SimpleNumericalAggregation": "SUM"}}}]}}}});
         assert_eq!(compute(&filtered, "s", &kpi, &table()).unwrap_or_default().rows, vec![vec![json!(15)]]);
         assert_eq!(compute(&def, "s", &kpi, &table()).unwrap_or_default().rows, vec![vec![json!(16)]]);
-        let cols: HashMap<String, Vec<(String, String)>> = HashMap::from([("clicks".to_string(), table().columns)]);
+        let cols: HashMap<String, Vec<(String, String)>> = HashMap::from([("clicks".to_string(), table().schema())]);
         assert!(validate(&def, &cols).is_ok());
         let bad = json!({"Sheets": [{"SheetId": "s", "Visuals": [{"PieChartVisual": {"VisualId": "p2", "ChartConfiguration": {"FieldWells": {"PieChartAggregatedFieldWells": {"Category": [dim("nope")]}}}}}]}]});
         assert!(validate(&bad, &cols).is_err_and(|e| e.contains("p2") && e.contains("nope")));

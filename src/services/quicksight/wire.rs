@@ -42,6 +42,15 @@ pub fn access(req: &AwsRequest, region: &str) -> Vec<crate::services::iam::authz
         (_, ["accounts", a, "dashboards", id, "definition"]) => ("DescribeDashboardDefinition", arn(a, "dashboard", id)),
         (_, ["accounts", a, "dashboards", id, "versions"]) => ("ListDashboardVersions", arn(a, "dashboard", id)),
         (_, ["accounts", a, "dashboards", id, "versions", _]) => ("UpdateDashboardPublishedVersion", arn(a, "dashboard", id)),
+        (m, ["accounts", a, "namespaces", ns, "users", rest @ ..]) => {
+            let action = match (m.as_str(), rest.len()) { ("POST", _) => "RegisterUser", ("DELETE", _) => "DeleteUser", (_, 0) => "ListUsers", _ => "DescribeUser" };
+            (action, arn(a, "user", &format!("{ns}/{}", rest.first().copied().unwrap_or("*"))))
+        }
+        (_, ["accounts", a, "embed-url", kind]) => {
+            let action = if *kind == "registered-user" { "GenerateEmbedUrlForRegisteredUser" } else { "GenerateEmbedUrlForAnonymousUser" };
+            (action, arn(a, "dashboard", body.pointer("/ExperienceConfiguration/Dashboard/InitialDashboardId").and_then(Value::as_str).unwrap_or("*")))
+        }
+        (_, ["accounts", a, "dashboards", id, "embed-url"]) => ("GetDashboardEmbedUrl", arn(a, "dashboard", id)),
         (_, ["accounts", _, kind]) => (match *kind { "data-sources" => "ListDataSources", "data-sets" => "ListDataSets", _ => "ListDashboards" }, "*".to_string()),
         _ => ("Unknown", "*".to_string()),
     };
@@ -104,6 +113,13 @@ pub fn handle(qs: &Arc<QuickSight>, req: &AwsRequest) -> (HttpResponse, &'static
             Err(_) => ("UpdateDashboardPublishedVersion", Err(QsError::InvalidParameterValue(format!("{n} is not a version number")))),
         },
         (&Method::DELETE, ["accounts", _, "dashboards", id]) => ("DeleteDashboard", qs.delete_dashboard(id).map(|v| (StatusCode::OK, v))),
+        (&Method::POST, ["accounts", acct, "namespaces", ns, "users"]) => ("RegisterUser", qs.register_user(acct, ns, &body).map(|v| (StatusCode::OK, v))),
+        (&Method::GET, ["accounts", acct, "namespaces", ns, "users"]) => ("ListUsers", Ok((StatusCode::OK, json!({"UserList": qs.users(acct, ns)})))),
+        (&Method::GET, ["accounts", acct, "namespaces", ns, "users", name]) => ("DescribeUser", qs.user(acct, ns, name).map(|v| (StatusCode::OK, json!({"User": v})))),
+        (&Method::DELETE, ["accounts", acct, "namespaces", ns, "users", name]) => ("DeleteUser", qs.delete_user(acct, ns, name).map(|_| (StatusCode::OK, json!({})))),
+        (&Method::POST, ["accounts", acct, "embed-url", "anonymous-user"]) => ("GenerateEmbedUrlForAnonymousUser", qs.embed_anonymous(acct, &body).map(|v| (StatusCode::OK, v))),
+        (&Method::POST, ["accounts", _, "embed-url", "registered-user"]) => ("GenerateEmbedUrlForRegisteredUser", qs.embed_registered(&body).map(|v| (StatusCode::OK, v))),
+        (&Method::GET, ["accounts", _, "dashboards", id, "embed-url"]) => ("GetDashboardEmbedUrl", qs.embed_url(id).map(|u| (StatusCode::OK, json!({"EmbedUrl": u})))),
         _ => (
             "Unsupported",
             Err(QsError::InvalidParameterValue(format!("firelocal's QuickSight does not implement {} {} yet (data sources, data sets, ingestions and dashboards are)", req.method, req.path))),
