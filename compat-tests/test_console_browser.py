@@ -121,3 +121,33 @@ def test_dashboards_render_in_a_browser_as_their_data_says(firelocal_endpoint, t
         dom, log = browse(f"{firelocal_endpoint}/_firelocal/console/{page}", tmp_path)
         assert "Uncaught" not in log and "<h1>" in dom, (page, log[-2000:])
     assert "nav" in urllib.request.urlopen(f"{firelocal_endpoint}/_firelocal/console/s3/{bucket}/clicks/part-0.json").read().decode()
+
+
+def test_the_pipeline_pages_show_clicks_arriving(firelocal_endpoint):
+    """The seed's pipeline deployed from its template: a click through the REST API shows on the
+    API Gateway page (request and response), the Firehose page (delivered, with the object), the
+    Lambda page (the transform's invocation) and the stack's page."""
+    import pathlib
+
+    cfn = make_client(firelocal_endpoint, "cloudformation")
+    template = (pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "clickstream.yaml").read_text()
+    cfn.create_stack(StackName="console-seed", TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"], Parameters=[{"ParameterKey": "Env", "ParameterValue": "dev"}])
+    out = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="console-seed")["Stacks"][0]["Outputs"]}
+
+    def page(path):
+        with urllib.request.urlopen(f"{firelocal_endpoint}/_firelocal/console/{path}") as r:
+            return r.read().decode()
+
+    assert "0 records, 0 bytes" in page("firehose")
+    for n in range(2):
+        req = urllib.request.Request(firelocal_endpoint + out["LocalInvokePath"], data=json.dumps({"element_clicked": "console", "n": n}).encode(), headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req).read()
+    assert "2 records" in page("firehose"), "the buffered records show before delivery"
+    urllib.request.urlopen(urllib.request.Request(f"{firelocal_endpoint}/_firelocal/firehose/flush", method="POST")).read()
+    apis = page("apigateway")
+    assert f"POST /restapis/{out['ApiId']}/dev/_user_request_/clickstream" in apis and "{&quot;status&quot;: &quot;OK&quot;}" in apis
+    streams = page("firehose")
+    assert "console-seed-events · latest deliveries" in streams and "clickstream/year=" in streams
+    functions = page("lambda")
+    assert "console-seed-transform · latest invocations" in functions and "RequestResponse" in functions and "Processed 2 records." in functions
+    assert "CREATE_COMPLETE" in page("stacks/console-seed")

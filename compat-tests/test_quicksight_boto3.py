@@ -155,3 +155,92 @@ def test_the_seed_quicksight_step(firelocal_endpoint):
     with pytest.raises(ClientError) as e:
         qs.describe_data_set(AwsAccountId=ACCOUNT, DataSetId="clicks-live")
     assert error(e) == ("ResourceNotFoundException", 404)
+
+
+def test_analyses_templates_and_dashboards_from_templates(firelocal_endpoint):
+    """An analysis → a template from it (its data set becomes a placeholder) → a dashboard from
+    the template on another data set; permissions granted and revoked."""
+    s3, athena, qs = make_client(firelocal_endpoint, "s3"), make_client(firelocal_endpoint, "athena"), make_client(firelocal_endpoint, "quicksight")
+    suffix = uuid.uuid4().hex[:6]
+    bucket = f"tpl-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    for prefix, rows in (("a", ["x", "x", "y"]), ("b", ["y", "z"])):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/part.json", Body="".join(json.dumps({"element_clicked": e}) + "\n" for e in rows).encode())
+
+    def run(sql):
+        qid = athena.start_query_execution(QueryString=sql, ResultConfiguration={"OutputLocation": f"s3://{bucket}/r/"})["QueryExecutionId"]
+        for _ in range(400):
+            if athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] in ("SUCCEEDED", "FAILED"):
+                return
+            time.sleep(0.025)
+
+    db = f"tpl_{suffix}"
+    run(f"CREATE DATABASE {db}")
+    for t in ("a", "b"):
+        run(f"CREATE EXTERNAL TABLE {db}.{t} (element_clicked string) ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://{bucket}/{t}/'")
+    ds = qs.create_data_source(AwsAccountId=ACCOUNT, DataSourceId=f"tpl-{suffix}", Name="tpl", Type="ATHENA", DataSourceParameters={"AthenaParameters": {"WorkGroup": "primary"}})
+    sets = {}
+    for t in ("a", "b"):
+        table = {"RelationalTable": {"DataSourceArn": ds["Arn"], "Schema": db, "Name": t, "InputColumns": [{"Name": "element_clicked", "Type": "STRING"}]}}
+        sets[t] = qs.create_data_set(AwsAccountId=ACCOUNT, DataSetId=f"{t}-{suffix}", Name=t, ImportMode="DIRECT_QUERY", PhysicalTableMap={"t": table})["Arn"]
+    definition = pie(sets["a"])
+    analysis = qs.create_analysis(AwsAccountId=ACCOUNT, AnalysisId=f"an-{suffix}", Name="Analysis", Definition=definition)
+    assert analysis["CreationStatus"] == "CREATION_SUCCESSFUL"
+    assert qs.describe_analysis(AwsAccountId=ACCOUNT, AnalysisId=f"an-{suffix}")["Analysis"]["DataSetArns"] == [sets["a"]]
+    template = qs.create_template(AwsAccountId=ACCOUNT, TemplateId=f"tp-{suffix}", Name="Template",
+                                  SourceEntity={"SourceAnalysis": {"Arn": analysis["Arn"], "DataSetReferences": [{"DataSetPlaceholder": "clicks", "DataSetArn": sets["a"]}]}})
+    assert template["VersionArn"].endswith("/version/1")
+    tdef = qs.describe_template_definition(AwsAccountId=ACCOUNT, TemplateId=f"tp-{suffix}")["Definition"]
+    assert [c["Placeholder"] for c in tdef["DataSetConfigurations"]] == ["clicks"]
+    dash = f"from-tpl-{suffix}"
+    qs.create_dashboard(AwsAccountId=ACCOUNT, DashboardId=dash, Name="From template",
+                        SourceEntity={"SourceTemplate": {"Arn": template["Arn"], "DataSetReferences": [{"DataSetPlaceholder": "clicks", "DataSetArn": sets["b"]}]}},
+                        Permissions=[{"Principal": f"arn:aws:quicksight:us-east-1:{ACCOUNT}:user/default/alice", "Actions": ["quicksight:DescribeDashboard"]}])
+    rows = json.loads(urllib.request.urlopen(f"{firelocal_endpoint}/_firelocal/console/api/dashboards/{dash}/visuals/by-element/data").read())["Rows"]
+    assert [r[:2] for r in rows] == [["y", 1], ["z", 1]], "the dashboard reads the data set the template was filled with"
+    with pytest.raises(ClientError) as e:
+        qs.create_dashboard(AwsAccountId=ACCOUNT, DashboardId=f"bad-{suffix}", Name="x", SourceEntity={"SourceTemplate": {"Arn": template["Arn"], "DataSetReferences": []}})
+    assert error(e) == ("InvalidParameterValueException", 400)
+    alice = f"arn:aws:quicksight:us-east-1:{ACCOUNT}:user/default/alice"
+    qs.update_dashboard_permissions(AwsAccountId=ACCOUNT, DashboardId=dash, GrantPermissions=[{"Principal": alice, "Actions": ["quicksight:QueryDashboard"]}],
+                                    RevokePermissions=[{"Principal": alice, "Actions": ["quicksight:DescribeDashboard"]}])
+    perms = qs.describe_dashboard_permissions(AwsAccountId=ACCOUNT, DashboardId=dash)["Permissions"]
+    assert perms == [{"Principal": alice, "Actions": ["quicksight:QueryDashboard"]}]
+    assert f"tp-{suffix}" in [t["TemplateId"] for t in qs.list_templates(AwsAccountId=ACCOUNT)["TemplateSummaryList"]]
+    assert f"an-{suffix}" in [a["AnalysisId"] for a in qs.list_analyses(AwsAccountId=ACCOUNT)["AnalysisSummaryList"]]
+    qs.delete_template(AwsAccountId=ACCOUNT, TemplateId=f"tp-{suffix}")
+    qs.delete_analysis(AwsAccountId=ACCOUNT, AnalysisId=f"an-{suffix}")
+    with pytest.raises(ClientError) as e:
+        qs.describe_template(AwsAccountId=ACCOUNT, TemplateId=f"tp-{suffix}")
+    assert error(e) == ("ResourceNotFoundException", 404)
+
+
+def test_s3_manifest_data_sources(firelocal_endpoint):
+    """An S3 data source names a manifest in firelocal's S3; a SPICE data set on it reads the
+    files the manifest lists (URIs and URIPrefixes) with its upload settings."""
+    s3, qs = make_client(firelocal_endpoint, "s3"), make_client(firelocal_endpoint, "quicksight")
+    suffix = uuid.uuid4().hex[:6]
+    bucket = f"manifest-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="csv/one.csv", Body=b'element_clicked,time_spent\nnav,3\n"search, top",4\n')
+    s3.put_object(Bucket=bucket, Key="csv/more/two.csv", Body=b"element_clicked,time_spent\nnav,5\n")
+    manifest = {"fileLocations": [{"URIPrefixes": [f"s3://{bucket}/csv/"]}], "globalUploadSettings": {"format": "CSV", "delimiter": ",", "containsHeader": "true"}}
+    s3.put_object(Bucket=bucket, Key="manifest.json", Body=json.dumps(manifest).encode())
+    ds = qs.create_data_source(AwsAccountId=ACCOUNT, DataSourceId=f"s3-{suffix}", Name="files", Type="S3",
+                               DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {"Bucket": bucket, "Key": "manifest.json"}}})
+    assert ds["CreationStatus"] == "CREATION_SUCCESSFUL"
+    missing = qs.create_data_source(AwsAccountId=ACCOUNT, DataSourceId=f"s3-missing-{suffix}", Name="x", Type="S3",
+                                    DataSourceParameters={"S3Parameters": {"ManifestFileLocation": {"Bucket": bucket, "Key": "nope.json"}}})
+    assert missing["CreationStatus"] == "CREATION_FAILED"
+    source = {"S3Source": {"DataSourceArn": ds["Arn"], "InputColumns": [{"Name": "element_clicked", "Type": "STRING"}, {"Name": "time_spent", "Type": "STRING"}]}}
+    with pytest.raises(ClientError) as e:
+        qs.create_data_set(AwsAccountId=ACCOUNT, DataSetId=f"s3-live-{suffix}", Name="x", ImportMode="DIRECT_QUERY", PhysicalTableMap={"f": source})
+    assert error(e) == ("InvalidParameterValueException", 400)
+    created = qs.create_data_set(AwsAccountId=ACCOUNT, DataSetId=f"s3-set-{suffix}", Name="files", ImportMode="SPICE", PhysicalTableMap={"f": source})
+    assert wait_ingestion(qs, f"s3-set-{suffix}", created["IngestionId"])["RowInfo"]["RowsIngested"] == 3
+    definition = pie(created["Arn"])
+    definition["Sheets"][0]["Visuals"][0]["PieChartVisual"]["ChartConfiguration"]["FieldWells"]["PieChartAggregatedFieldWells"]["Values"] = [
+        {"NumericalMeasureField": {"FieldId": "t", "Column": {"DataSetIdentifier": "clicks", "ColumnName": "time_spent"}, "AggregationFunction": {"SimpleNumericalAggregation": "SUM"}}}]
+    qs.create_dashboard(AwsAccountId=ACCOUNT, DashboardId=f"s3-dash-{suffix}", Name="files", Definition=definition)
+    rows = json.loads(urllib.request.urlopen(f"{firelocal_endpoint}/_firelocal/console/api/dashboards/s3-dash-{suffix}/visuals/by-element/data").read())["Rows"]
+    assert rows == [["nav", 8, 66.67], ["search, top", 4, 33.33]]

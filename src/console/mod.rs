@@ -217,26 +217,42 @@ fn object(state: &AppState, bucket: &str, key: &str) -> Option<HttpResponse> {
 fn streams(state: &AppState) -> String {
     let fh = &state.services.firehose;
     let (names, _) = fh.list_delivery_streams(10_000, None, None);
-    let rows: Vec<Vec<String>> = names
-        .iter()
-        .filter_map(|n| fh.describe_delivery_stream(n).ok())
-        .map(|d| {
-            let dest = &d["Destinations"][0]["ExtendedS3DestinationDescription"];
-            let processors: Vec<String> = dest.pointer("/ProcessingConfiguration/Processors").and_then(Value::as_array).into_iter().flatten().flat_map(|p| p["Parameters"].as_array().cloned().unwrap_or_default()).filter(|p| p["ParameterName"] == "LambdaArn").map(|p| esc(p["ParameterValue"].as_str().unwrap_or_default())).collect();
-            vec![
-                esc(d["DeliveryStreamName"].as_str().unwrap_or_default()),
-                esc(d["DeliveryStreamStatus"].as_str().unwrap_or_default()),
-                esc(dest["BucketARN"].as_str().unwrap_or_default()),
-                esc(dest["Prefix"].as_str().unwrap_or_default()),
-                format!("{} s / {} MiB", dest.pointer("/BufferingHints/IntervalInSeconds").cloned().unwrap_or_default(), dest.pointer("/BufferingHints/SizeInMBs").cloned().unwrap_or_default()),
-                processors.join("<br>"),
-            ]
-        })
-        .collect();
-    let body = format!(
-        r#"<h1>Delivery streams</h1>{}<form method="post" action="/_firelocal/firehose/flush"><p class="muted">Buffers are delivered at their interval; <code>POST /_firelocal/firehose/flush</code> delivers them now.</p></form>"#,
-        table(&["Stream", "Status", "Bucket", "Prefix", "Buffering", "Transform"], &rows)
-    );
+    let mut body = String::from("<h1>Delivery streams</h1>");
+    let mut rows = Vec::new();
+    let mut details = String::new();
+    for n in &names {
+        let Ok(d) = fh.describe_delivery_stream(n) else { continue };
+        let stats = fh.stats(n).unwrap_or_default();
+        let dest = &d["Destinations"][0]["ExtendedS3DestinationDescription"];
+        let processors: Vec<String> = dest.pointer("/ProcessingConfiguration/Processors").and_then(Value::as_array).into_iter().flatten().flat_map(|p| p["Parameters"].as_array().cloned().unwrap_or_default()).filter(|p| p["ParameterName"] == "LambdaArn").map(|p| esc(p["ParameterValue"].as_str().unwrap_or_default())).collect();
+        rows.push(vec![
+            esc(n),
+            esc(d["DeliveryStreamStatus"].as_str().unwrap_or_default()),
+            esc(dest["BucketARN"].as_str().unwrap_or_default()),
+            esc(dest["Prefix"].as_str().unwrap_or_default()),
+            format!("{} s / {} MiB", dest.pointer("/BufferingHints/IntervalInSeconds").cloned().unwrap_or_default(), dest.pointer("/BufferingHints/SizeInMBs").cloned().unwrap_or_default()),
+            processors.join("<br>"),
+            format!("{} records, {} bytes", stats.buffered_records, stats.buffered_bytes),
+            stats.delivered_records.to_string(),
+            stats.last_error.as_deref().map(|e| format!(r#"<span class="err">{}</span>"#, esc(e))).unwrap_or_default(),
+        ]);
+        if !stats.deliveries.is_empty() {
+            let bucket = dest["BucketARN"].as_str().unwrap_or_default().trim_start_matches("arn:aws:s3:::").to_string();
+            let list: Vec<Vec<String>> = stats
+                .deliveries
+                .iter()
+                .rev()
+                .map(|x| {
+                    let objects: Vec<String> = x.objects.iter().map(|k| format!(r#"<a href="{ROOT}/s3/{}/{}">{}</a>"#, seg(&bucket), k.split('/').map(seg).collect::<Vec<_>>().join("/"), esc(k))).collect();
+                    vec![ts_ms(x.at_ms), x.records.to_string(), objects.join("<br>"), esc(x.error.as_deref().unwrap_or(""))]
+                })
+                .collect();
+            details.push_str(&format!("<h2>{} · latest deliveries</h2>{}", esc(n), table(&["Time", "Records", "Objects", "Error"], &list)));
+        }
+    }
+    body.push_str(&table(&["Stream", "Status", "Bucket", "Prefix", "Buffering", "Transform", "Buffered now", "Delivered", "Last error"], &rows));
+    body.push_str(r#"<p class="muted">Buffers are delivered at their interval; <code>POST /_firelocal/firehose/flush</code> delivers them now.</p>"#);
+    body.push_str(&details);
     page("Firehose", &body, false)
 }
 
@@ -251,6 +267,16 @@ fn functions(state: &AppState) -> String {
     body.push_str(&table(&["Function", "Runtime", "Handler", "Timeout (s)", "Role"], &rows));
     for f in &list {
         let name = f["FunctionName"].as_str().unwrap_or_default();
+        let invocations: Vec<Vec<String>> = s
+            .lambda
+            .recent_invocations(name)
+            .iter()
+            .rev()
+            .map(|i| vec![ts_ms(i.at_ms), esc(&i.request_id), esc(&i.version), i.kind.to_string(), format!("{:.1} ms", i.duration_ms), i.error.as_deref().map(|e| format!(r#"<span class="err">{}</span>"#, esc(e))).unwrap_or_default()])
+            .collect();
+        if !invocations.is_empty() {
+            body.push_str(&format!("<h2>{} · latest invocations</h2>{}", esc(name), table(&["Time", "Request id", "Version", "Type", "Duration", "Error"], &invocations)));
+        }
         let events = s.logs.filter_log_events(&format!("/aws/lambda/{name}"), None, "", (None, None), 10_000, None).ok();
         let lines: Vec<String> = events.and_then(|e| e["events"].as_array().cloned()).unwrap_or_default().iter().rev().take(40).rev().map(|e| e["message"].as_str().unwrap_or_default().trim_end().to_string()).collect();
         if !lines.is_empty() {
@@ -276,7 +302,19 @@ fn apis(state: &AppState) -> String {
         }).collect();
         rows.push(vec![esc(a["name"].as_str().unwrap_or_default()), esc(id), resources.join("<br>"), stages.join("<br>")]);
     }
-    page("API Gateway", &format!("<h1>REST APIs</h1>{}", table(&["API", "Id", "Resources", "Invoke paths"], &rows)), false)
+    let recent: Vec<Vec<String>> = gw
+        .recent
+        .lock()
+        .iter()
+        .rev()
+        .map(|r| vec![ts_ms(r.at_ms), esc(&r.api_id), format!("{} {}", esc(&r.method), esc(&r.path)), r.status.to_string(), format!("{:.1} ms", r.latency_ms), format!("<code>{}</code>", esc(&r.request)), format!("<code>{}</code>", esc(&r.response))])
+        .collect();
+    let body = format!(
+        "<h1>REST APIs</h1>{}<h2>Latest requests</h2>{}",
+        table(&["API", "Id", "Resources", "Invoke paths"], &rows),
+        table(&["Time", "API", "Request", "Status", "Latency", "Request body", "Response body"], &recent)
+    );
+    page("API Gateway", &body, false)
 }
 
 fn queries(state: &AppState) -> String {

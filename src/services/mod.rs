@@ -93,7 +93,7 @@ impl Services {
         let issuer = sts.clone();
         lambda.set_credentials(Arc::new(move |role, function| issuer.function_credentials(role, function)));
         let cloudformation = cloudformation::CloudFormation::open(dir, persistent, opts.region).map_err(|e| format!("CloudFormation store: {e:?}"))?;
-        let quicksight = Arc::new(quicksight::QuickSight::open(dir, persistent, opts.region, opts.endpoint, athena.clone()).map_err(|e| format!("QuickSight store: {e:?}"))?);
+        let quicksight = Arc::new(quicksight::QuickSight::open(dir, persistent, opts.region, opts.endpoint, athena.clone(), s3.clone()).map_err(|e| format!("QuickSight store: {e:?}"))?);
         Ok(Services { s3, firehose, lambda, logs, apigateway, glue, athena, cloudformation, quicksight, iam, sts, enforce_iam: enforcer })
     }
 

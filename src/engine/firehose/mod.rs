@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 pub use compress::Compression;
 pub use prefix::Prefix;
-pub use stream::{FlushReport, StreamHandle};
+pub use stream::{FlushReport, StreamHandle, StreamStats};
 
 /// One accepted record: its bytes and approximate arrival time (ms since the epoch).
 #[derive(Debug, Clone, PartialEq)]

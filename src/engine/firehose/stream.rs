@@ -27,6 +27,26 @@ pub struct FlushReport {
     pub error: Option<String>,
 }
 
+/// What a stream's task shows the console: its buffer and its latest deliveries.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct StreamStats {
+    pub buffered_records: usize,
+    pub buffered_bytes: usize,
+    pub delivered_records: u64,
+    /// The last ten deliveries, newest last.
+    pub deliveries: std::collections::VecDeque<DeliverySummary>,
+    pub last_error: Option<String>,
+}
+
+/// One delivery: when, how many records, the objects written, or why it failed.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DeliverySummary {
+    pub at_ms: i64,
+    pub records: usize,
+    pub objects: Vec<String>,
+    pub error: Option<String>,
+}
+
 /// Why a put was not accepted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PutError {
@@ -47,9 +67,15 @@ enum Command {
 #[derive(Clone)]
 pub struct StreamHandle {
     tx: mpsc::Sender<Command>,
+    stats: Arc<parking_lot::Mutex<StreamStats>>,
 }
 
 impl StreamHandle {
+    /// The stream's buffer and latest deliveries, now.
+    pub fn stats(&self) -> StreamStats {
+        self.stats.lock().clone()
+    }
+
     /// Offers records; returns how many (a prefix of them) were accepted and are safe (logged
     /// first when persistent). Fewer than all only while deliveries keep failing and the buffer
     /// is at its bound: the rest are refused, never dropped after acceptance.
@@ -115,11 +141,14 @@ struct Task {
     retry_at: Option<Instant>,
     failures: u32,
     last_error: Option<String>,
+    stats: Arc<parking_lot::Mutex<StreamStats>>,
 }
 
 /// A delivery running on a blocking thread while the task keeps accepting records.
 struct Inflight {
     handle: tokio::task::JoinHandle<Outcome>,
+    /// How many records it carries.
+    records: usize,
     /// Log segments holding the records being delivered.
     segments: Vec<u64>,
 }
@@ -142,10 +171,11 @@ pub fn spawn(cfg: Arc<DeliveryConfig>, settings: EngineSettings, log_dir: Option
     if !buffer.is_empty() {
         tracing::info!(stream = %cfg.stream_name, records = buffer.len(), "replayed buffered records from the log");
     }
-    let task = Task { cfg, settings, buffer, buffered_bytes, oldest, log, segments, retry_at: None, failures: 0, last_error: None };
+    let stats = Arc::new(parking_lot::Mutex::new(StreamStats { buffered_records: buffer.len(), buffered_bytes, ..Default::default() }));
+    let task = Task { cfg, settings, buffer, buffered_bytes, oldest, log, segments, retry_at: None, failures: 0, last_error: None, stats: stats.clone() };
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(task.run(rx));
-    Ok(StreamHandle { tx })
+    Ok(StreamHandle { tx, stats })
 }
 
 /// Merges a later report into an earlier one.
@@ -232,7 +262,8 @@ impl Task {
                 }
                 result = async { match inflight.as_mut() { Some(i) => (&mut i.handle).await, None => std::future::pending().await } } => {
                     if let Some(done) = inflight.take() {
-                        self.complete(done.segments, result);
+                        let report = self.complete(done.segments, result);
+                        self.record(done.records, &report);
                     }
                 }
             }
@@ -264,6 +295,7 @@ impl Task {
         self.buffered_bytes += records.iter().map(|r| r.data.len()).sum::<usize>();
         let n = records.len();
         self.buffer.extend(records);
+        self.publish();
         Ok(n)
     }
 
@@ -274,7 +306,9 @@ impl Task {
             return None;
         }
         let records = std::mem::take(&mut self.buffer);
+        let count = records.len();
         self.buffered_bytes = 0;
+        self.publish();
         self.oldest = None;
         self.retry_at = None;
         let segments = std::mem::take(&mut self.segments);
@@ -290,17 +324,19 @@ impl Task {
         }
         let (cfg, settings) = (self.cfg.clone(), self.settings.clone());
         let handle = tokio::task::spawn_blocking(move || deliver::deliver(&cfg, &settings, records));
-        Some(Inflight { handle, segments })
+        Some(Inflight { handle, records: count, segments })
     }
 
     /// Waits for the delivery in flight and books its outcome: delivered segments are deleted;
     /// failed records go back to the front of the buffer for a retry.
     async fn finish(&mut self, inflight: &mut Option<Inflight>) -> FlushReport {
-        let Some(Inflight { handle, segments }) = inflight.take() else {
+        let Some(Inflight { handle, records, segments }) = inflight.take() else {
             return FlushReport { pending_records: self.buffer.len(), error: self.last_error.clone(), ..Default::default() };
         };
         let result = handle.await;
-        self.complete(segments, result)
+        let report = self.complete(segments, result);
+        self.record(records, &report);
+        report
     }
 
     /// Logs a failed delivery as Firehose does when CloudWatchLoggingOptions is enabled: one
@@ -312,6 +348,26 @@ impl Task {
         event.insert("message".into(), error.message.clone().into());
         event.insert("errorCode".into(), error.code.as_deref().unwrap_or("InternalError").into());
         let _ = logs.put_log_events(group, stream, vec![(crate::protocol::time::now_millis(), serde_json::Value::Object(event).to_string())]);
+    }
+
+    /// Shows the buffer as it is now.
+    fn publish(&self) {
+        let mut st = self.stats.lock();
+        st.buffered_records = self.buffer.len();
+        st.buffered_bytes = self.buffered_bytes;
+    }
+
+    /// Adds a finished delivery to the stats.
+    fn record(&self, records: usize, report: &FlushReport) {
+        let mut st = self.stats.lock();
+        st.buffered_records = self.buffer.len();
+        st.buffered_bytes = self.buffered_bytes;
+        st.delivered_records += records.saturating_sub(report.pending_records) as u64;
+        st.last_error = self.last_error.clone();
+        st.deliveries.push_back(DeliverySummary { at_ms: crate::protocol::time::now_millis(), records, objects: report.objects.clone(), error: report.error.clone() });
+        while st.deliveries.len() > 10 {
+            st.deliveries.pop_front();
+        }
     }
 
     /// Books a finished delivery's outcome.

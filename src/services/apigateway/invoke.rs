@@ -211,8 +211,34 @@ impl Call<'_> {
     }
 }
 
-/// Handles one invoke request.
+/// Handles one invoke request, and remembers it (with the start of both bodies) for the console.
 pub async fn invoke(gw: &ApiGateway, backends: &Backends<'_>, req: &AwsRequest) -> (HttpResponse, &'static str) {
+    let started = std::time::Instant::now();
+    let (resp, op) = handle_invoke(gw, backends, req).await;
+    let (parts, body) = resp.into_parts();
+    let bytes = http_body_util::BodyExt::collect(body).await.map(|b| b.to_bytes()).unwrap_or_default();
+    let snippet = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(512)]).into_owned();
+    let record = super::ops::InvokeRecord {
+        at_ms: crate::protocol::time::now_millis(),
+        api_id: target(req).map(|(a, _, _)| a).unwrap_or_default(),
+        method: req.method.to_string(),
+        path: req.path.clone(),
+        status: parts.status.as_u16(),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        request: snippet(&req.body),
+        response: snippet(&bytes),
+    };
+    {
+        let mut recent = gw.recent.lock();
+        recent.push_back(record);
+        while recent.len() > 50 {
+            recent.pop_front();
+        }
+    }
+    (http::Response::from_parts(parts, http_body_util::Full::new(bytes)), op)
+}
+
+async fn handle_invoke(gw: &ApiGateway, backends: &Backends<'_>, req: &AwsRequest) -> (HttpResponse, &'static str) {
     let request_id = uuid::Uuid::new_v4().to_string();
     let forbidden = |m: &str| message(StatusCode::FORBIDDEN, m, &request_id);
     let Some((api_id, stage, path)) = target(req) else { return (forbidden("Forbidden"), "Invoke") };

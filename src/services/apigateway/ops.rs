@@ -22,6 +22,22 @@ pub struct ApiGateway {
     pub keys: super::keys::Keys,
     apis: Mutex<BTreeMap<String, RestApi>>,
     docs: DocTable,
+    /// The latest invoke requests (for the console), newest last.
+    pub recent: Mutex<std::collections::VecDeque<InvokeRecord>>,
+}
+
+/// One request to a REST API's invoke URL, as the console lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InvokeRecord {
+    pub at_ms: i64,
+    pub api_id: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub latency_ms: f64,
+    /// The first 512 bytes of the request and response bodies.
+    pub request: String,
+    pub response: String,
 }
 
 /// A short random id of lower-case letters and digits, as API Gateway's.
@@ -105,7 +121,7 @@ impl ApiGateway {
     pub fn open(dir: &Path, persistent: bool, region: &str) -> ApiResult<ApiGateway> {
         let docs = DocTable::open(dir, persistent, "apigateway_apis")?;
         let apis = docs.load::<RestApi>()?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        Ok(ApiGateway { region: region.to_string(), keys: super::keys::Keys::open(dir, persistent)?, apis: Mutex::new(apis), docs })
+        Ok(ApiGateway { region: region.to_string(), keys: super::keys::Keys::open(dir, persistent)?, apis: Mutex::new(apis), docs, recent: Mutex::new(std::collections::VecDeque::new()) })
     }
 
     /// Runs `f` on an API and saves it.

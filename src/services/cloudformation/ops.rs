@@ -247,7 +247,7 @@ impl CloudFormation {
             return Ok(t.clone());
         }
         let Some(url) = &input.template_url else { return Err(validation("Either Template URL or Template Body must be specified.")) };
-        let (bucket, key) = s3_location(url).ok_or_else(|| validation(format!("TemplateURL must be a supported URL: {url}")))?;
+        let (bucket, key) = crate::services::s3::ops::url_location(url).ok_or_else(|| validation(format!("TemplateURL must be a supported URL: {url}")))?;
         let path = format!("/{}/{}", crate::protocol::url_encode(&bucket), key.split('/').map(crate::protocol::url_encode).collect::<Vec<_>>().join("/"));
         let body = api.s3(http::Method::GET, &path, &[], bytes::Bytes::new()).await.map_err(|f| validation(format!("S3 error: {}", f.message)))?;
         String::from_utf8(body.to_vec()).map_err(|_| validation("Template format error: the template is not UTF-8"))
@@ -971,35 +971,12 @@ fn valid_stack_name(name: &str) -> CfnResult<()> {
     }
 }
 
-/// The bucket and key of a TemplateURL: `s3://b/k`, `https://b.s3[.region].amazonaws.com/k`,
-/// `https://s3[.region].amazonaws.com/b/k`, or firelocal's own `http://localhost:4566/b/k`.
-pub fn s3_location(url: &str) -> Option<(String, String)> {
-    if let Some(rest) = url.strip_prefix("s3://") {
-        let (b, k) = rest.split_once('/')?;
-        return Some((b.to_string(), k.to_string()));
-    }
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let (host, path) = rest.split_once('/')?;
-    let host = host.split(':').next().unwrap_or(host);
-    let path = crate::protocol::percent_decode(path.split('?').next().unwrap_or(path));
-    if let Some(b) = host.split_once(".s3").map(|(b, _)| b).filter(|b| !b.is_empty() && host.contains("amazonaws.com")) {
-        return Some((b.to_string(), path));
-    }
-    let (b, k) = path.split_once('/')?;
-    Some((b.to_string(), k.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn template_urls() {
-        assert_eq!(s3_location("s3://b/t.yaml"), Some(("b".into(), "t.yaml".into())));
-        assert_eq!(s3_location("https://b.s3.amazonaws.com/dir/t.yaml"), Some(("b".into(), "dir/t.yaml".into())));
-        assert_eq!(s3_location("https://b.s3.eu-west-1.amazonaws.com/t.yaml"), Some(("b".into(), "t.yaml".into())));
-        assert_eq!(s3_location("https://s3.amazonaws.com/b/t.yaml"), Some(("b".into(), "t.yaml".into())));
-        assert_eq!(s3_location("http://localhost:4566/b/dir/t.yaml"), Some(("b".into(), "dir/t.yaml".into())));
+    fn stack_names() {
         assert!(valid_stack_name("clicks-1").is_ok() && valid_stack_name("1x").is_err() && valid_stack_name("a_b").is_err());
     }
 }

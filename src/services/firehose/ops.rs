@@ -322,6 +322,11 @@ impl Firehose {
             .ok_or_else(|| FirehoseError::ResourceNotFound(format!("Firehose {name} under account {ACCOUNT} not found.")))
     }
 
+    /// A stream's buffer and latest deliveries (for the console).
+    pub fn stats(&self, name: &str) -> Option<crate::engine::firehose::StreamStats> {
+        self.get(name).ok().map(|(_, h)| h.stats())
+    }
+
     /// CreateDeliveryStream.
     pub fn create_delivery_stream(&self, input: CreateDeliveryStreamInput) -> FirehoseResult<String> {
         validate_name(&input.delivery_stream_name)?;

@@ -130,6 +130,36 @@ pub struct Lambda {
     sink: LogSink,
     /// Concurrent executions per function.
     concurrency: usize,
+    /// The latest invocations per function (for the console).
+    history: Arc<Mutex<HashMap<String, std::collections::VecDeque<InvocationRecord>>>>,
+}
+
+/// One invocation as the console lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InvocationRecord {
+    pub at_ms: i64,
+    pub request_id: String,
+    pub version: String,
+    pub kind: &'static str,
+    pub duration_ms: f64,
+    pub error: Option<String>,
+}
+
+/// Keeps the last 20 invocations of a function.
+fn remember(history: &Mutex<HashMap<String, std::collections::VecDeque<InvocationRecord>>>, function: &str, kind: &'static str, version: &str, inv: &Invocation) {
+    let mut h = history.lock();
+    let list = h.entry(function.to_string()).or_default();
+    list.push_back(InvocationRecord {
+        at_ms: crate::protocol::time::now_millis(),
+        request_id: inv.request_id.clone(),
+        version: version.to_string(),
+        kind,
+        duration_ms: inv.duration.as_secs_f64() * 1000.0,
+        error: inv.function_error.clone(),
+    });
+    while list.len() > 20 {
+        list.pop_front();
+    }
 }
 
 fn not_found(name: &str, version: &str) -> LambdaError {
@@ -268,7 +298,7 @@ impl Lambda {
             }
         }
         let concurrency = std::env::var("FIRELOCAL_LAMBDA_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, store, functions: Mutex::new(functions), s3, sink, concurrency })
+        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, store, functions: Mutex::new(functions), s3, sink, concurrency, history: Arc::new(Mutex::new(HashMap::new())) })
     }
 
     /// Tells functions where firelocal listens (their `AWS_ENDPOINT_URL`).
@@ -784,10 +814,15 @@ impl Lambda {
             InvocationType::DryRun => Ok((version, None)),
             InvocationType::Event => {
                 let pool = self.pool(&f);
+                let (history, name, ver) = (self.history.clone(), f.name.clone(), version.clone());
                 tokio::spawn(async move {
                     // Asynchronous invocations are retried twice on a function error, as on AWS.
                     for attempt in 0..3 {
-                        match pool.invoke(payload.clone(), None).await {
+                        let outcome = pool.invoke(payload.clone(), None).await;
+                        if let Ok(inv) = &outcome {
+                            remember(&history, &name, "Event", &ver, inv);
+                        }
+                        match outcome {
                             Ok(inv) if inv.function_error.is_none() => return,
                             Ok(_) if attempt < 2 => tokio::time::sleep(Duration::from_secs(attempt + 1)).await,
                             Ok(_) => return,
@@ -805,9 +840,15 @@ impl Lambda {
                 let inv = pool.invoke(payload, client_context).await.map_err(|e| match e {
                     crate::engine::lambda::EngineError::Spawn(m) | crate::engine::lambda::EngineError::Entrypoint(m) => LambdaError::Service(m),
                 })?;
+                remember(&self.history, &f.name, "RequestResponse", &version, &inv);
                 Ok((version, Some(inv)))
             }
         }
+    }
+
+    /// The latest invocations of a function, newest last.
+    pub fn recent_invocations(&self, function: &str) -> Vec<InvocationRecord> {
+        self.history.lock().get(function).map(|l| l.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Stops every worker (clean shutdown).

@@ -65,6 +65,9 @@ struct Dashboard {
     published: u64,
     published_ms: i64,
     versions: Vec<Version>,
+    /// Resource permissions (Principal and Actions), as given and updated.
+    #[serde(default)]
+    permissions: Vec<Value>,
 }
 
 #[derive(Default)]
@@ -76,6 +79,8 @@ struct State {
     snapshots: HashMap<String, Arc<Table>>,
     /// Registered users by ARN.
     users: BTreeMap<String, Value>,
+    analyses: BTreeMap<String, Dashboard>,
+    templates: BTreeMap<String, Dashboard>,
 }
 
 /// The QuickSight service.
@@ -84,6 +89,7 @@ pub struct QuickSight {
     /// firelocal's own URL: embed URLs point at its console.
     endpoint: String,
     athena: Arc<Athena>,
+    s3: Arc<crate::services::s3::S3>,
     docs: DocTable,
     state: Mutex<State>,
 }
@@ -99,7 +105,7 @@ fn now_s(ms: i64) -> Value {
 impl QuickSight {
     /// Opens the store (data sources, data sets and dashboards persist; SPICE snapshots are in
     /// memory and come back with the next ingestion).
-    pub fn open(dir: &Path, persistent: bool, region: &str, endpoint: &str, athena: Arc<Athena>) -> QsResult<QuickSight> {
+    pub fn open(dir: &Path, persistent: bool, region: &str, endpoint: &str, athena: Arc<Athena>, s3: Arc<crate::services::s3::S3>) -> QsResult<QuickSight> {
         let docs = DocTable::open(dir, persistent, "quicksight")?;
         let mut state = State::default();
         for (kind, doc) in docs.load::<(String, Value)>()? {
@@ -121,6 +127,12 @@ impl QuickSight {
                         state.dashboards.insert(d.id.clone(), d);
                     }
                 }
+                "analysis" | "template" => {
+                    if let Ok(d) = serde_json::from_value::<Dashboard>(doc) {
+                        let map = if kind == "analysis" { &mut state.analyses } else { &mut state.templates };
+                        map.insert(d.id.clone(), d);
+                    }
+                }
                 "user" => {
                     if let Some(arn) = doc.get("Arn").and_then(Value::as_str) {
                         state.users.insert(arn.to_string(), doc.clone());
@@ -129,7 +141,7 @@ impl QuickSight {
                 _ => {}
             }
         }
-        Ok(QuickSight { region: region.to_string(), endpoint: endpoint.to_string(), athena, docs, state: Mutex::new(state) })
+        Ok(QuickSight { region: region.to_string(), endpoint: endpoint.to_string(), athena, s3, docs, state: Mutex::new(state) })
     }
 
     fn arn(&self, account: &str, kind: &str, id: &str) -> String {
@@ -177,7 +189,11 @@ impl QuickSight {
                 let wg = params.pointer("/AthenaParameters/WorkGroup").and_then(Value::as_str).unwrap_or("primary");
                 if self.athena.workgroup_exists(wg) { ("CREATION_SUCCESSFUL", None) } else { ("CREATION_FAILED", Some(json!({"Type": "UNKNOWN", "Message": format!("WorkGroup {wg} is not found.")}))) }
             }
-            other => ("CREATION_FAILED", Some(json!({"Type": "UNKNOWN", "Message": format!("firelocal's QuickSight reads ATHENA data sources only, not {other}")}))),
+            "S3" => match self.manifest(&params).and_then(|m| self.manifest_files(&m).map(|_| ())) {
+                Ok(()) => ("CREATION_SUCCESSFUL", None),
+                Err(e) => ("CREATION_FAILED", Some(json!({"Type": "COPY_SOURCE_NOT_FOUND", "Message": e}))),
+            },
+            other => ("CREATION_FAILED", Some(json!({"Type": "UNKNOWN", "Message": format!("firelocal's QuickSight reads ATHENA and S3 data sources, not {other}")}))),
         };
         let now = now_millis();
         let created = self.state.lock().sources.get(id).and_then(|d| d.get("CreatedTime").cloned()).unwrap_or_else(|| now_s(now));
@@ -188,6 +204,54 @@ impl QuickSight {
         self.save("source", id, doc.clone())?;
         self.state.lock().sources.insert(id.to_string(), doc);
         Ok(json!({"Arn": arn, "DataSourceId": id, "CreationStatus": status}))
+    }
+
+    /// An S3 data source's manifest, read from firelocal's S3.
+    fn manifest(&self, params: &Value) -> Result<Value, String> {
+        let loc = params.pointer("/S3Parameters/ManifestFileLocation").ok_or("S3Parameters.ManifestFileLocation is required")?;
+        let (b, k) = (loc.get("Bucket").and_then(Value::as_str).unwrap_or_default(), loc.get("Key").and_then(Value::as_str).unwrap_or_default());
+        let bytes = self.read_object(b, k).map_err(|e| format!("The manifest file s3://{b}/{k} cannot be read: {e}"))?;
+        let m: Value = serde_json::from_slice(&bytes).map_err(|e| format!("The manifest file s3://{b}/{k} is not valid JSON: {e}"))?;
+        if m.get("fileLocations").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+            return Err(format!("The manifest file s3://{b}/{k} lists no fileLocations"));
+        }
+        Ok(m)
+    }
+
+    fn read_object(&self, bucket: &str, key: &str) -> Result<bytes::Bytes, String> {
+        let obj = self.s3.store.object(bucket, key).map_err(|e| e.to_aws().message)?;
+        self.s3.store.read_data(&obj.data, None).map_err(|e| e.to_aws().message)
+    }
+
+    /// The (bucket, key) of every file a manifest names: its URIs and everything under its
+    /// URIPrefixes.
+    fn manifest_files(&self, manifest: &Value) -> Result<Vec<(String, String)>, String> {
+        let mut out = Vec::new();
+        for loc in manifest.get("fileLocations").and_then(Value::as_array).into_iter().flatten() {
+            for uri in loc.get("URIs").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                out.push(crate::services::s3::ops::url_location(uri).ok_or_else(|| format!("{uri} is not an S3 URL"))?);
+            }
+            for prefix in loc.get("URIPrefixes").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                let (b, p) = crate::services::s3::ops::url_location(prefix).or_else(|| prefix.strip_prefix("s3://").map(|b| (b.trim_end_matches('/').to_string(), String::new()))).ok_or_else(|| format!("{prefix} is not an S3 URL"))?;
+                let objects = self.s3.store.list_objects(&b, &[], &p, 100_000).map_err(|e| e.to_aws().message)?;
+                out.extend(objects.into_iter().map(|o| (b.clone(), o.key)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// An S3 source's rows: the manifest's files, parsed by the data set's (or the manifest's)
+    /// upload settings.
+    fn read_s3_source(&self, source_arn: &str, s3_source: &Value) -> Result<Table, String> {
+        let id = source_arn.rsplit('/').next().unwrap_or_default();
+        let ds = self.data_source(id).map_err(|e| e.to_aws().message)?;
+        let manifest = self.manifest(ds.get("DataSourceParameters").unwrap_or(&Value::Null))?;
+        let files: Vec<Vec<u8>> = self.manifest_files(&manifest)?.iter().map(|(b, k)| self.read_object(b, k).map(|x| x.to_vec())).collect::<Result<_, _>>()?;
+        let settings = s3_source.get("UploadSettings").cloned().or_else(|| manifest.get("globalUploadSettings").cloned()).unwrap_or_default();
+        let cols: Vec<(String, String)> = s3_source.get("InputColumns").and_then(Value::as_array).into_iter().flatten().filter_map(|c| Some((c.get("Name")?.as_str()?.to_string(), c.get("Type").and_then(Value::as_str).unwrap_or("STRING").to_string()))).collect();
+        let names: Vec<String> = cols.iter().map(|(n, _)| n.clone()).collect();
+        let rows = dataset::parse_files(&files, &settings, &names)?;
+        Ok(Table::from_rows(cols, rows))
     }
 
     /// DescribeDataSource.
@@ -232,8 +296,18 @@ impl QuickSight {
         if source.get("Status").and_then(Value::as_str) != Some("CREATION_SUCCESSFUL") {
             return Err(QsError::InvalidParameterValue(format!("The data source {} is not usable: {}", plan.data_source_arn, source.pointer("/ErrorInfo/Message").and_then(Value::as_str).unwrap_or("it failed to create"))));
         }
-        let probe = self.athena.run_sql(&format!("SELECT * FROM ({}) AS firelocal_probe LIMIT 0", plan.sql), &plan.database).map_err(|e| QsError::InvalidParameterValue(format!("The data set's query failed: {e}")))?;
-        let columns: Vec<Value> = probe.columns.iter().map(|c| json!({"Name": c.name, "Type": dataset::qs_type(&c.ty)})).collect();
+        let columns: Vec<Value> = match &plan.s3 {
+            Some(src) => {
+                if mode != "SPICE" {
+                    return Err(QsError::InvalidParameterValue("Data sets on S3 sources are imported into SPICE (ImportMode SPICE).".into()));
+                }
+                src.get("InputColumns").and_then(Value::as_array).cloned().unwrap_or_default().iter().map(|c| json!({"Name": c.get("Name"), "Type": c.get("Type").cloned().unwrap_or(json!("STRING"))})).collect()
+            }
+            None => {
+                let probe = self.athena.run_sql(&format!("SELECT * FROM ({}) AS firelocal_probe LIMIT 0", plan.sql), &plan.database).map_err(|e| QsError::InvalidParameterValue(format!("The data set's query failed: {e}")))?;
+                probe.columns.iter().map(|c| json!({"Name": c.name, "Type": dataset::qs_type(&c.ty)})).collect()
+            }
+        };
         let now = now_millis();
         let created = self.state.lock().data_sets.get(id).and_then(|d| d.doc.get("CreatedTime").cloned()).unwrap_or_else(|| now_s(now));
         let logical = input.get("LogicalTableMap").cloned().unwrap_or_else(|| {
@@ -305,13 +379,13 @@ impl QuickSight {
     pub fn create_ingestion(self: &Arc<Self>, account: &str, data_set: &str, id: &str, request_type: &str) -> QsResult<Value> {
         let arn = format!("{}/ingestion/{id}", self.arn(account, "dataset", data_set));
         let cancel = Arc::new(AtomicBool::new(false));
-        let (sql, database) = {
+        let plan = {
             let mut s = self.state.lock();
             let d = s.data_sets.get(data_set).ok_or_else(|| not_found("DataSet", data_set))?;
             if !d.spice {
                 return Err(QsError::InvalidParameterValue(format!("The data set {data_set} queries directly (DIRECT_QUERY); only SPICE data sets are ingested.")));
             }
-            let (sql, database) = (d.plan.sql.clone(), d.plan.database.clone());
+            let plan = d.plan.clone();
             let list = s.ingestions.entry(data_set.to_string()).or_default();
             if list.iter().any(|i| i.id == id) {
                 return Err(QsError::ResourceExists(format!("Ingestion {id} already exists.")));
@@ -320,27 +394,29 @@ impl QuickSight {
                 return Err(QsError::Conflict(format!("An ingestion is already running for the data set {data_set}.")));
             }
             list.push(Ingestion { id: id.to_string(), arn: arn.clone(), status: "INITIALIZED", created_ms: now_millis(), finished_ms: None, rows: 0, bytes: 0, error: None, request_type: request_type.to_string(), cancel: cancel.clone() });
-            (sql, database)
+            plan
         };
         let me = self.clone();
         let (ds, ing) = (data_set.to_string(), id.to_string());
-        let spawned = std::thread::Builder::new().name(format!("spice-{id}")).stack_size(64 << 20).spawn(move || me.ingest(&ds, &ing, &sql, &database, &cancel));
+        let spawned = std::thread::Builder::new().name(format!("spice-{id}")).stack_size(64 << 20).spawn(move || me.ingest(&ds, &ing, &plan, &cancel));
         if let Err(e) = spawned {
             self.finish(data_set, id, Err(("INTERNAL_SERVICE_ERROR".into(), format!("could not start the ingestion: {e}"))));
         }
         Ok(json!({"Arn": arn, "IngestionId": id, "IngestionStatus": "INITIALIZED"}))
     }
 
-    fn ingest(&self, data_set: &str, id: &str, sql: &str, database: &str, cancel: &AtomicBool) {
+    fn ingest(&self, data_set: &str, id: &str, plan: &Plan, cancel: &AtomicBool) {
         self.set_ingestion(data_set, id, |i| i.status = "RUNNING");
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.athena.run_sql(sql, database)))
-            .unwrap_or_else(|_| Err(firelocal_sql::SqlError::new("GENERIC_INTERNAL_ERROR", "the query engine failed unexpectedly")));
+        let outcome = match &plan.s3 {
+            Some(src) => self.read_s3_source(&plan.data_source_arn, src).map_err(|e| ("S3_FILE_INACCESSIBLE".to_string(), e)),
+            None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.athena.run_sql(&plan.sql, &plan.database)))
+                .unwrap_or_else(|_| Err(firelocal_sql::SqlError::new("GENERIC_INTERNAL_ERROR", "the query engine failed unexpectedly")))
+                .map(|r| Table::from_rows(r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), r.rows))
+                .map_err(|e| ("SQL_EXCEPTION".to_string(), e.to_string())),
+        };
         if cancel.load(Ordering::Relaxed) {
             return;
         }
-        let outcome = result
-            .map(|r| Table::from_rows(r.columns.iter().map(|c| (c.name.clone(), dataset::qs_type(&c.ty).to_string())).collect(), r.rows))
-            .map_err(|e| ("SQL_EXCEPTION".to_string(), e.to_string()));
         self.finish(data_set, id, outcome);
     }
 
@@ -464,10 +540,7 @@ impl QuickSight {
     /// by UpdateDashboardPublishedVersion).
     pub fn put_dashboard(&self, account: &str, id: &str, input: &Value, update: bool) -> QsResult<Value> {
         let name = input.get("Name").and_then(Value::as_str).ok_or_else(|| QsError::InvalidParameterValue("Name is required".into()))?;
-        if input.get("SourceEntity").is_some() && input.get("Definition").is_none() {
-            return Err(QsError::InvalidParameterValue("firelocal's QuickSight creates dashboards from a Definition; SourceEntity (templates, analyses) is not supported yet".into()));
-        }
-        let definition = input.get("Definition").cloned().ok_or_else(|| QsError::InvalidParameterValue("Definition is required".into()))?;
+        let definition = self.source_definition(input)?;
         let (status, errors, arns) = self.check_definition(&definition)?;
         let arn = self.arn(account, "dashboard", id);
         let now = now_millis();
@@ -476,7 +549,17 @@ impl QuickSight {
             (Some(_), false) => return Err(QsError::ResourceExists(format!("Dashboard {arn} already exists."))),
             (None, true) => return Err(not_found("Dashboard", id)),
             (Some(d), true) => d,
-            (None, false) => s.dashboards.entry(id.to_string()).or_insert(Dashboard { id: id.into(), name: name.into(), arn: arn.clone(), created_ms: now, updated_ms: now, published: 0, published_ms: now, versions: Vec::new() }),
+            (None, false) => s.dashboards.entry(id.to_string()).or_insert(Dashboard {
+                id: id.into(),
+                name: name.into(),
+                arn: arn.clone(),
+                created_ms: now,
+                updated_ms: now,
+                published: 0,
+                published_ms: now,
+                versions: Vec::new(),
+                permissions: input.get("Permissions").and_then(Value::as_array).cloned().unwrap_or_default(),
+            }),
         };
         let number = d.versions.len() as u64 + 1;
         d.versions.push(Version { number, status: status.clone(), errors, definition, description: input.get("VersionDescription").and_then(Value::as_str).map(str::to_string), created_ms: now, data_set_arns: arns });
@@ -490,6 +573,33 @@ impl QuickSight {
         drop(s);
         self.save("dashboard", id, doc)?;
         Ok(json!({"Arn": arn, "VersionArn": format!("{arn}/version/{number}"), "DashboardId": id, "CreationStatus": status}))
+    }
+
+    /// A definition from the input: `Definition`, or `SourceEntity.SourceTemplate` with its
+    /// DataSetReferences filling the template's placeholders.
+    fn source_definition(&self, input: &Value) -> QsResult<Value> {
+        if let Some(d) = input.get("Definition") {
+            return Ok(d.clone());
+        }
+        let Some(src) = input.pointer("/SourceEntity/SourceTemplate") else {
+            return Err(QsError::InvalidParameterValue("Definition or SourceEntity.SourceTemplate is required".into()));
+        };
+        let arn = src.get("Arn").and_then(Value::as_str).unwrap_or_default();
+        let tid = arn.rsplit('/').next().unwrap_or_default();
+        let template = self.state.lock().templates.get(tid).cloned().ok_or_else(|| QsError::InvalidParameterValue(format!("The template {arn} does not exist.")))?;
+        let mut def = Self::version(&template, None)?.definition.clone();
+        let refs = src.get("DataSetReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut decls = Vec::new();
+        for p in def.get("DataSetConfigurations").and_then(Value::as_array).cloned().unwrap_or_default() {
+            let ph = p.get("Placeholder").and_then(Value::as_str).unwrap_or_default();
+            let r = refs.iter().find(|r| r.get("DataSetPlaceholder").and_then(Value::as_str) == Some(ph)).ok_or_else(|| QsError::InvalidParameterValue(format!("DataSetReferences does not fill the template's placeholder {ph}")))?;
+            decls.push(json!({"Identifier": ph, "DataSetArn": r.get("DataSetArn")}));
+        }
+        if let Some(o) = def.as_object_mut() {
+            o.remove("DataSetConfigurations");
+            o.insert("DataSetIdentifierDeclarations".into(), json!(decls));
+        }
+        Ok(def)
     }
 
     fn dashboard_rec(&self, id: &str) -> QsResult<Dashboard> {
@@ -550,6 +660,183 @@ impl QuickSight {
         drop(s);
         self.save("dashboard", id, doc)?;
         Ok(json!({"DashboardId": id, "DashboardArn": arn}))
+    }
+
+    /// DescribeDashboardPermissions.
+    pub fn dashboard_permissions(&self, id: &str) -> QsResult<Value> {
+        let d = self.dashboard_rec(id)?;
+        Ok(json!({"DashboardId": d.id, "DashboardArn": d.arn, "Permissions": d.permissions}))
+    }
+
+    /// UpdateDashboardPermissions: GrantPermissions add actions, RevokePermissions remove them.
+    pub fn update_dashboard_permissions(&self, id: &str, input: &Value) -> QsResult<Value> {
+        let mut s = self.state.lock();
+        let d = s.dashboards.get_mut(id).ok_or_else(|| not_found("Dashboard", id))?;
+        let mut by: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        let add = |by: &mut BTreeMap<String, std::collections::BTreeSet<String>>, list: &[Value], grant: bool| {
+            for p in list {
+                let Some(principal) = p.get("Principal").and_then(Value::as_str) else { continue };
+                let actions = p.get("Actions").and_then(Value::as_array).cloned().unwrap_or_default();
+                let set = by.entry(principal.to_string()).or_default();
+                for a in actions.iter().filter_map(Value::as_str) {
+                    if grant {
+                        set.insert(a.to_string());
+                    } else {
+                        set.remove(a);
+                    }
+                }
+            }
+        };
+        add(&mut by, &d.permissions.clone(), true);
+        add(&mut by, input.get("GrantPermissions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default(), true);
+        add(&mut by, input.get("RevokePermissions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default(), false);
+        d.permissions = by.into_iter().filter(|(_, a)| !a.is_empty()).map(|(p, a)| json!({"Principal": p, "Actions": a})).collect();
+        let (arn, perms, doc) = (d.arn.clone(), d.permissions.clone(), serde_json::to_value(&*d).unwrap_or_default());
+        drop(s);
+        self.save("dashboard", id, doc)?;
+        Ok(json!({"DashboardId": id, "DashboardArn": arn, "Permissions": perms}))
+    }
+
+    // ------------------------------------------------------------------ analyses and templates
+
+    /// CreateAnalysis / UpdateAnalysis (`kind` "analysis") or CreateTemplate / UpdateTemplate
+    /// ("template"; from a Definition with DataSetConfigurations, or from an analysis whose
+    /// data sets DataSetReferences turn into placeholders).
+    pub fn put_asset(&self, account: &str, kind: &str, id: &str, input: &Value, update: bool) -> QsResult<Value> {
+        let name = input.get("Name").and_then(Value::as_str).unwrap_or(id).to_string();
+        let (definition, status, errors, arns) = if kind == "analysis" {
+            let def = self.source_definition(input)?;
+            let (st, errs, arns) = self.check_definition(&def)?;
+            (def, st, errs, arns)
+        } else {
+            let def = match (input.get("Definition"), input.pointer("/SourceEntity/SourceAnalysis")) {
+                (Some(d), _) => d.clone(),
+                (None, Some(src)) => self.template_from_analysis(src)?,
+                _ => return Err(QsError::InvalidParameterValue("Definition or SourceEntity.SourceAnalysis is required".into())),
+            };
+            if def.get("DataSetConfigurations").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+                return Err(QsError::InvalidParameterValue("A template's Definition needs DataSetConfigurations (its data set placeholders)".into()));
+            }
+            (def, "CREATION_SUCCESSFUL".to_string(), Vec::new(), Vec::new())
+        };
+        let arn = self.arn(account, kind, id);
+        let now = now_millis();
+        let label = if kind == "analysis" { "Analysis" } else { "Template" };
+        let mut s = self.state.lock();
+        let map = if kind == "analysis" { &mut s.analyses } else { &mut s.templates };
+        let a = match (map.get_mut(id), update) {
+            (Some(_), false) => return Err(QsError::ResourceExists(format!("{label} {arn} already exists."))),
+            (None, true) => return Err(not_found(label, id)),
+            (Some(a), true) => a,
+            (None, false) => map.entry(id.to_string()).or_insert(Dashboard { id: id.into(), name: name.clone(), arn: arn.clone(), created_ms: now, updated_ms: now, published: 0, published_ms: now, versions: Vec::new(), permissions: Vec::new() }),
+        };
+        if kind == "analysis" {
+            a.versions.clear();
+        }
+        let number = a.versions.len() as u64 + 1;
+        a.versions.push(Version { number, status: status.clone(), errors, definition, description: input.get("VersionDescription").and_then(Value::as_str).map(str::to_string), created_ms: now, data_set_arns: arns });
+        a.name = name;
+        a.updated_ms = now;
+        a.published = number;
+        let doc = serde_json::to_value(&*a).unwrap_or_default();
+        drop(s);
+        self.save(kind, id, doc)?;
+        let id_key = if kind == "analysis" { "AnalysisId" } else { "TemplateId" };
+        let mut out = json!({"Arn": arn, id_key: id, "CreationStatus": status});
+        if kind == "template" {
+            out["VersionArn"] = json!(format!("{arn}/version/{number}"));
+        }
+        Ok(out)
+    }
+
+    /// A template definition from an analysis: its data set identifiers become placeholders.
+    fn template_from_analysis(&self, src: &Value) -> QsResult<Value> {
+        let arn = src.get("Arn").and_then(Value::as_str).unwrap_or_default();
+        let aid = arn.rsplit('/').next().unwrap_or_default();
+        let analysis = self.state.lock().analyses.get(aid).cloned().ok_or_else(|| QsError::InvalidParameterValue(format!("The analysis {arn} does not exist.")))?;
+        let mut def = Self::version(&analysis, None)?.definition.clone();
+        let decls = def.get("DataSetIdentifierDeclarations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let refs = src.get("DataSetReferences").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut rename: BTreeMap<String, String> = BTreeMap::new();
+        let mut configs = Vec::new();
+        for d in &decls {
+            let (Some(ident), Some(ds)) = (d.get("Identifier").and_then(Value::as_str), d.get("DataSetArn").and_then(Value::as_str)) else { continue };
+            let r = refs.iter().find(|r| r.get("DataSetArn").and_then(Value::as_str) == Some(ds)).ok_or_else(|| QsError::InvalidParameterValue(format!("DataSetReferences has no placeholder for the data set {ds}")))?;
+            let ph = r.get("DataSetPlaceholder").and_then(Value::as_str).unwrap_or(ident).to_string();
+            configs.push(json!({"Placeholder": ph}));
+            rename.insert(ident.to_string(), ph);
+        }
+        fn walk(v: &mut Value, rename: &BTreeMap<String, String>) {
+            match v {
+                Value::Object(o) => {
+                    for (k, x) in o.iter_mut() {
+                        if k == "DataSetIdentifier"
+                            && let Some(new) = x.as_str().and_then(|s| rename.get(s))
+                        {
+                            *x = json!(new);
+                        } else {
+                            walk(x, rename);
+                        }
+                    }
+                }
+                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rename)),
+                _ => {}
+            }
+        }
+        walk(&mut def, &rename);
+        if let Some(o) = def.as_object_mut() {
+            o.remove("DataSetIdentifierDeclarations");
+            o.insert("DataSetConfigurations".into(), json!(configs));
+        }
+        Ok(def)
+    }
+
+    fn asset(&self, kind: &str, id: &str) -> QsResult<Dashboard> {
+        let s = self.state.lock();
+        let map = if kind == "analysis" { &s.analyses } else { &s.templates };
+        map.get(id).cloned().ok_or_else(|| not_found(if kind == "analysis" { "Analysis" } else { "Template" }, id))
+    }
+
+    /// DescribeAnalysis / DescribeTemplate.
+    pub fn describe_asset(&self, kind: &str, id: &str) -> QsResult<Value> {
+        let a = self.asset(kind, id)?;
+        let v = Self::version(&a, None)?;
+        let sheets: Vec<Value> = v.definition.get("Sheets").and_then(Value::as_array).into_iter().flatten().map(|s| json!({"SheetId": s.get("SheetId"), "Name": s.get("Name")})).collect();
+        Ok(if kind == "analysis" {
+            json!({"Analysis": {"AnalysisId": a.id, "Arn": a.arn, "Name": a.name, "Status": v.status, "Errors": v.errors, "DataSetArns": v.data_set_arns, "CreatedTime": now_s(a.created_ms), "LastUpdatedTime": now_s(a.updated_ms), "Sheets": sheets}})
+        } else {
+            json!({"Template": {"TemplateId": a.id, "Arn": a.arn, "Name": a.name, "CreatedTime": now_s(a.created_ms), "LastUpdatedTime": now_s(a.updated_ms),
+                "Version": {"VersionNumber": v.number, "Status": v.status, "Errors": v.errors, "Sheets": sheets, "CreatedTime": now_s(v.created_ms), "Description": v.description,
+                            "DataSetConfigurations": v.definition.get("DataSetConfigurations")}}})
+        })
+    }
+
+    /// DescribeAnalysisDefinition / DescribeTemplateDefinition.
+    pub fn asset_definition(&self, kind: &str, id: &str) -> QsResult<Value> {
+        let a = self.asset(kind, id)?;
+        let v = Self::version(&a, None)?;
+        let id_key = if kind == "analysis" { "AnalysisId" } else { "TemplateId" };
+        Ok(json!({id_key: a.id, "Name": a.name, "Errors": v.errors, "ResourceStatus": v.status, "Definition": v.definition}))
+    }
+
+    /// ListAnalyses / ListTemplates.
+    pub fn list_assets(&self, kind: &str) -> Vec<Value> {
+        let s = self.state.lock();
+        let map = if kind == "analysis" { &s.analyses } else { &s.templates };
+        let id_key = if kind == "analysis" { "AnalysisId" } else { "TemplateId" };
+        map.values().map(|a| json!({"Arn": a.arn, id_key: a.id, "Name": a.name, "CreatedTime": now_s(a.created_ms), "LastUpdatedTime": now_s(a.updated_ms), "LatestVersionNumber": a.published})).collect()
+    }
+
+    /// DeleteAnalysis / DeleteTemplate.
+    pub fn delete_asset(&self, kind: &str, id: &str) -> QsResult<Value> {
+        let a = {
+            let mut s = self.state.lock();
+            let map = if kind == "analysis" { &mut s.analyses } else { &mut s.templates };
+            map.remove(id).ok_or_else(|| not_found(if kind == "analysis" { "Analysis" } else { "Template" }, id))?
+        };
+        self.forget(kind, id)?;
+        let id_key = if kind == "analysis" { "AnalysisId" } else { "TemplateId" };
+        Ok(json!({"Arn": a.arn, id_key: id}))
     }
 
     /// DeleteDashboard.

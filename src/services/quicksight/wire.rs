@@ -51,10 +51,30 @@ pub fn access(req: &AwsRequest, region: &str) -> Vec<crate::services::iam::authz
             (action, arn(a, "dashboard", body.pointer("/ExperienceConfiguration/Dashboard/InitialDashboardId").and_then(Value::as_str).unwrap_or("*")))
         }
         (_, ["accounts", a, "dashboards", id, "embed-url"]) => ("GetDashboardEmbedUrl", arn(a, "dashboard", id)),
-        (_, ["accounts", _, kind]) => (match *kind { "data-sources" => "ListDataSources", "data-sets" => "ListDataSets", _ => "ListDashboards" }, "*".to_string()),
+        (m, ["accounts", a, "dashboards", id, "permissions"]) => (if *m == Method::PUT { "UpdateDashboardPermissions" } else { "DescribeDashboardPermissions" }, arn(a, "dashboard", id)),
+        (m, ["accounts", a, kind @ ("analyses" | "templates"), id, ..]) => {
+            let k = asset_kind(kind);
+            let action = match (m.as_str(), k) {
+                ("POST", "analysis") => "CreateAnalysis",
+                ("POST", _) => "CreateTemplate",
+                ("PUT", "analysis") => "UpdateAnalysis",
+                ("PUT", _) => "UpdateTemplate",
+                ("DELETE", "analysis") => "DeleteAnalysis",
+                ("DELETE", _) => "DeleteTemplate",
+                (_, "analysis") => "DescribeAnalysis",
+                _ => "DescribeTemplate",
+            };
+            (action, arn(a, k, id))
+        }
+        (_, ["accounts", _, kind]) => (match *kind { "data-sources" => "ListDataSources", "data-sets" => "ListDataSets", "analyses" => "ListAnalyses", "templates" => "ListTemplates", _ => "ListDashboards" }, "*".to_string()),
         _ => ("Unknown", "*".to_string()),
     };
     vec![crate::services::iam::authz::Access::new(format!("quicksight:{action}"), resource)]
+}
+
+/// `analysis` or `template` for a path segment.
+fn asset_kind(segment: &str) -> &'static str {
+    if segment == "analyses" { "analysis" } else { "template" }
 }
 
 /// Describe / Update / Delete by method.
@@ -113,6 +133,33 @@ pub fn handle(qs: &Arc<QuickSight>, req: &AwsRequest) -> (HttpResponse, &'static
             Err(_) => ("UpdateDashboardPublishedVersion", Err(QsError::InvalidParameterValue(format!("{n} is not a version number")))),
         },
         (&Method::DELETE, ["accounts", _, "dashboards", id]) => ("DeleteDashboard", qs.delete_dashboard(id).map(|v| (StatusCode::OK, v))),
+        (&Method::GET, ["accounts", _, "dashboards", id, "permissions"]) => ("DescribeDashboardPermissions", qs.dashboard_permissions(id).map(|v| (StatusCode::OK, v))),
+        (&Method::PUT, ["accounts", _, "dashboards", id, "permissions"]) => ("UpdateDashboardPermissions", qs.update_dashboard_permissions(id, &body).map(|v| (StatusCode::OK, v))),
+        (&Method::POST, ["accounts", acct, kind @ ("analyses" | "templates"), id]) => {
+            let k = asset_kind(kind);
+            (if k == "analysis" { "CreateAnalysis" } else { "CreateTemplate" }, qs.put_asset(acct, k, id, &body, false).map(|v| (StatusCode::ACCEPTED, v)))
+        }
+        (&Method::PUT, ["accounts", acct, kind @ ("analyses" | "templates"), id]) => {
+            let k = asset_kind(kind);
+            (if k == "analysis" { "UpdateAnalysis" } else { "UpdateTemplate" }, qs.put_asset(acct, k, id, &body, true).map(|v| (StatusCode::ACCEPTED, v)))
+        }
+        (&Method::GET, ["accounts", _, kind @ ("analyses" | "templates")]) => {
+            let k = asset_kind(kind);
+            let key = if k == "analysis" { "AnalysisSummaryList" } else { "TemplateSummaryList" };
+            (if k == "analysis" { "ListAnalyses" } else { "ListTemplates" }, Ok((StatusCode::OK, json!({ key: qs.list_assets(k) }))))
+        }
+        (&Method::GET, ["accounts", _, kind @ ("analyses" | "templates"), id]) => {
+            let k = asset_kind(kind);
+            (if k == "analysis" { "DescribeAnalysis" } else { "DescribeTemplate" }, qs.describe_asset(k, id).map(|v| (StatusCode::OK, v)))
+        }
+        (&Method::GET, ["accounts", _, kind @ ("analyses" | "templates"), id, "definition"]) => {
+            let k = asset_kind(kind);
+            (if k == "analysis" { "DescribeAnalysisDefinition" } else { "DescribeTemplateDefinition" }, qs.asset_definition(k, id).map(|v| (StatusCode::OK, v)))
+        }
+        (&Method::DELETE, ["accounts", _, kind @ ("analyses" | "templates"), id]) => {
+            let k = asset_kind(kind);
+            (if k == "analysis" { "DeleteAnalysis" } else { "DeleteTemplate" }, qs.delete_asset(k, id).map(|v| (StatusCode::OK, v)))
+        }
         (&Method::POST, ["accounts", acct, "namespaces", ns, "users"]) => ("RegisterUser", qs.register_user(acct, ns, &body).map(|v| (StatusCode::OK, v))),
         (&Method::GET, ["accounts", acct, "namespaces", ns, "users"]) => ("ListUsers", Ok((StatusCode::OK, json!({"UserList": qs.users(acct, ns)})))),
         (&Method::GET, ["accounts", acct, "namespaces", ns, "users", name]) => ("DescribeUser", qs.user(acct, ns, name).map(|v| (StatusCode::OK, json!({"User": v})))),

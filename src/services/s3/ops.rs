@@ -208,6 +208,24 @@ impl ByteRange {
 
 // ---------------------------------------------------------------- buckets
 
+/// The bucket and key an S3 URL names (a TemplateURL, a QuickSight manifest entry): `s3://b/k`, `https://b.s3[.region].amazonaws.com/k`,
+/// `https://s3[.region].amazonaws.com/b/k`, or firelocal's own `http://localhost:4566/b/k`.
+pub fn url_location(url: &str) -> Option<(String, String)> {
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (b, k) = rest.split_once('/')?;
+        return Some((b.to_string(), k.to_string()));
+    }
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let (host, path) = rest.split_once('/')?;
+    let host = host.split(':').next().unwrap_or(host);
+    let path = crate::protocol::percent_decode(path.split('?').next().unwrap_or(path));
+    if let Some(b) = host.split_once(".s3").map(|(b, _)| b).filter(|b| !b.is_empty() && host.contains("amazonaws.com")) {
+        return Some((b.to_string(), path));
+    }
+    let (b, k) = path.split_once('/')?;
+    Some((b.to_string(), k.to_string()))
+}
+
 /// PutBucketPolicy: checks the document as S3 does (JSON, statements with Effect, Principal,
 /// Action on `s3:` actions and Resource inside this bucket) and stores it.
 pub fn put_bucket_policy(s3: &S3, bucket: &str, body: &[u8]) -> S3Result<()> {
@@ -878,4 +896,18 @@ pub fn list_multipart_uploads(
         }
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::url_location;
+
+    #[test]
+    fn s3_urls() {
+        assert_eq!(url_location("s3://b/t.yaml"), Some(("b".into(), "t.yaml".into())));
+        assert_eq!(url_location("https://b.s3.amazonaws.com/dir/t.yaml"), Some(("b".into(), "dir/t.yaml".into())));
+        assert_eq!(url_location("https://b.s3.eu-west-1.amazonaws.com/t.yaml"), Some(("b".into(), "t.yaml".into())));
+        assert_eq!(url_location("https://s3.amazonaws.com/b/t.yaml"), Some(("b".into(), "t.yaml".into())));
+        assert_eq!(url_location("http://localhost:4566/b/dir/t.yaml"), Some(("b".into(), "dir/t.yaml".into())));
+    }
 }
