@@ -26,16 +26,18 @@ if [[ "$want" != "$have" ]]; then
     echo "$want" > "$MARKER"
 fi
 
-# The CDK app's packages (aws-cdk-lib and the cdk CLI), pinned by its package-lock.json.
-CDK_APP="$HERE/cdk"
-CDK_MARKER="$CDK_APP/node_modules/.lock.sha256"
-cdk_want="$(sha256sum "$CDK_APP/package-lock.json" | cut -d' ' -f1)"
-if [[ "$cdk_want" != "$(cat "$CDK_MARKER" 2>/dev/null || true)" ]]; then
-    command -v npm >/dev/null || { echo "compat-tests: npm (Node.js) is needed for the CDK test" >&2; exit 2; }
-    echo "compat-tests: installing the CDK app's packages" >&2
-    (cd "$CDK_APP" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    echo "$cdk_want" > "$CDK_MARKER"
-fi
+# The Node packages of the CDK app (aws-cdk-lib and the cdk CLI) and of the JS SDK suite, each
+# pinned by its package-lock.json and installed again only when that changes.
+for app in "$HERE/cdk" "$HERE/js"; do
+    marker="$app/node_modules/.lock.sha256"
+    want="$(sha256sum "$app/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$want" != "$(cat "$marker" 2>/dev/null || true)" ]]; then
+        command -v npm >/dev/null || { echo "compat-tests: npm (Node.js) is needed for the CDK and JS SDK tests" >&2; exit 2; }
+        echo "compat-tests: installing the packages of $app" >&2
+        (cd "$app" && npm ci --no-audit --no-fund --loglevel=error >&2)
+        echo "$want" > "$marker"
+    fi
+done
 
 if [[ -z "${FIRELOCAL_BIN:-}" ]]; then
     target="${CARGO_TARGET_DIR:-target}"

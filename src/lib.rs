@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod console;
+pub mod demo;
 pub mod engine;
 pub mod protocol;
 pub mod server;

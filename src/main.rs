@@ -15,6 +15,10 @@ enum Command {
     Serve(firelocal::Config),
     /// Run a benchmark against a freshly started firelocal and print the figures.
     Bench(firelocal::bench::BenchArgs),
+    /// Run the seed's whole pipeline: deploy it, send clicks, query them, then keep serving.
+    Demo(firelocal::demo::DemoArgs),
+    /// Write seeded clickstream events as NDJSON on stdout.
+    GenEvents(firelocal::demo::GenArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +48,20 @@ fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Command::Demo(args) => match firelocal::demo::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("firelocal demo: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::GenEvents(args) => match firelocal::demo::gen_events(&args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("firelocal gen-events: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Bench(args) => match firelocal::bench::run(args) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

@@ -1,5 +1,5 @@
 //! `firelocal bench cloudformation`: deploys `fixtures/clickstream.yaml` (the seed's whole
-//! pipeline, 18 resources) as a stack, from CreateStack to CREATE_COMPLETE, then deletes it;
+//! pipeline, 19 resources) as a stack, from CreateStack to CREATE_COMPLETE, then deletes it;
 //! repeated, with the median and worst times printed.
 
 use std::time::{Duration, Instant};
@@ -54,7 +54,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     };
     let (c50, cmax) = stats(creates);
     let (d50, dmax) = stats(deletes);
-    println!("| fixtures/clickstream.yaml (18 resources), {iterations} runs | median ms | worst ms |");
+    println!("| fixtures/clickstream.yaml (19 resources), {iterations} runs | median ms | worst ms |");
     println!("|---|---|---|");
     println!("| CreateStack → CREATE_COMPLETE | {c50:.1} | {cmax:.1} |");
     println!("| DeleteStack → DELETE_COMPLETE | {d50:.1} | {dmax:.1} |");

@@ -52,6 +52,7 @@ pub async fn handle(state: &AppState, req: &AwsRequest) -> HttpResponse {
         (true, ["api", "dashboards", dashboard, "visuals", visual, "data"]) => {
             crate::services::quicksight::wire::visual_data(&state.services.quicksight, dashboard, visual, req.query_param("format") == Some("csv"), &req.request_id)
         }
+        (true, ["api", "stacks", name, "outputs"]) => stack_outputs(state, name, req),
         (true, ["dashboards"]) => html_response(dashboards(state)),
         (true, ["dashboards", id]) => html_response(dashboard(state, id, false)),
         (true, ["embed", "dashboards", id]) => html_response(dashboard(state, id, true)),
@@ -370,6 +371,22 @@ fn rerun(state: &AppState, id: &str) -> Result<String, String> {
         ..Default::default()
     };
     athena.start(input).map_err(|e| e.to_aws().message)
+}
+
+/// A stack's outputs as JSON, readable from any origin: how a front-end page served elsewhere
+/// finds the REST API to POST its clicks to.
+fn stack_outputs(state: &AppState, name: &str, req: &AwsRequest) -> HttpResponse {
+    match state.services.cloudformation.stack(name) {
+        Ok(s) => {
+            let outputs: serde_json::Map<String, Value> = s.outputs.iter().map(|o| (o.key.clone(), Value::String(o.value.clone()))).collect();
+            response(StatusCode::OK, vec![("content-type", "application/json".into()), ("access-control-allow-origin", "*".into())], Bytes::from(Value::Object(outputs).to_string()))
+        }
+        Err(e) => {
+            let mut r = e.to_aws().render(Protocol::RestJson1, &req.request_id, false);
+            r.headers_mut().insert("access-control-allow-origin", http::HeaderValue::from_static("*"));
+            r
+        }
+    }
 }
 
 fn stacks(state: &AppState) -> String {

@@ -193,3 +193,24 @@ async fn verify_signatures_mode() {
     // Unsigned requests are anonymous.
     assert_eq!(fl.http().get(format!("{}/signed/dir/a%20b%2Bc.txt", fl.endpoint)).send().await.unwrap().status(), 200);
 }
+
+/// `firelocal demo`: the seed's pipeline deployed, clicks sent through the REST API, and Athena's
+/// count of them printed, all from one command; it checks its own result and exits non-zero when
+/// a hop fails.
+#[test]
+fn the_demo_runs_the_whole_pipeline() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_firelocal")).args(["demo", "--port", "0", "--events", "300", "--concurrency", "8", "--exit"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("stack clickstream: 19 resources"), "{stdout}");
+    let total = stdout.lines().find(|l| l.trim_start().starts_with("total")).and_then(|l| l.split_whitespace().last()).unwrap_or_default();
+    assert_eq!(total, "300", "{stdout}");
+    assert!(stdout.contains("menu_item") && stdout.contains("█") && stdout.contains("/_firelocal/console/dashboards/clickstream-clicks"), "{stdout}");
+    // Seeded: the same command gives the same counts.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_firelocal")).args(["gen-events", "--count", "5", "--seed", "9"]).output().unwrap();
+    let twice = std::process::Command::new(env!("CARGO_BIN_EXE_firelocal")).args(["gen-events", "--count", "5", "--seed", "9"]).output().unwrap();
+    assert_eq!(again.stdout, twice.stdout);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&again.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines.iter().all(|e| e["element_clicked"].is_string() && e["restaurant_name"].is_string() && e["created_at"].is_string()));
+}
