@@ -47,6 +47,10 @@ pub struct Config {
     /// ones it declares).
     #[arg(long = "init-param", value_name = "KEY=VALUE")]
     pub init_params: Vec<String>,
+    /// Append every request and response to this file, one JSON object a line (credentials
+    /// redacted), for `firelocal replay`.
+    #[arg(long, env = "FIRELOCAL_RECORD", value_name = "FILE.jsonl")]
+    pub record: Option<PathBuf>,
 }
 
 /// Parses `1s`, `250ms`, `2m` or a bare number of seconds.
@@ -71,7 +75,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new() }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new(), record: None }
     }
 }
 

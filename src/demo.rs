@@ -205,13 +205,8 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
             Some(e) => (e.trim_end_matches('/').to_string(), None),
             None => {
                 let config = crate::Config { port: args.port, log_level: "warn".into(), ..Default::default() };
-                let server = crate::server::Server::bind(config).await?;
-                let addr = server.local_addr().ok_or("the listener has no address")?;
-                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                let handle = tokio::spawn(server.run(async move {
-                    let _ = stop_rx.await;
-                }));
-                (format!("http://{addr}"), Some((stop_tx, handle)))
+                let (endpoint, running) = crate::server::Server::bind(config).await?.spawn()?;
+                (endpoint, Some(running))
             }
         };
         println!("firelocal demo against {endpoint}");
@@ -223,16 +218,10 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         }
         println!("  (the demo took {:.1} s)", started.elapsed().as_secs_f64());
         match server {
-            Some((stop, handle)) if args.exit || report.is_err() => {
-                let _ = stop.send(());
-                let _ = handle.await;
-            }
-            Some((_stop, handle)) => {
+            Some(running) if args.exit || report.is_err() => running.stop().await,
+            Some(running) => {
                 println!("\nfirelocal keeps serving on {endpoint}; Ctrl-C to stop.");
-                let _ = tokio::select! {
-                    _ = crate::server::shutdown_signal() => Ok(()),
-                    r = handle => r,
-                };
+                running.until_signal().await;
             }
             None => {}
         }
@@ -332,7 +321,7 @@ async fn pipeline(client: &Client, endpoint: &str, args: &DemoArgs) -> Result<()
     let (db, workgroup) = (out("DatabaseName")?, out("WorkGroup")?);
     let pb = spinner("Athena: MSCK REPAIR TABLE, then clicks by element");
     athena(client, &db, &workgroup, "MSCK REPAIR TABLE clickstream").await?;
-    let sql = "SELECT element_clicked, count(*) AS clicks, round(avg(time_spent), 1) AS avg_seconds FROM clickstream GROUP BY element_clicked ORDER BY clicks DESC";
+    let sql = "SELECT element_clicked, count(*) AS clicks, round(avg(time_spent), 1) AS avg_seconds FROM clickstream GROUP BY element_clicked ORDER BY clicks DESC, element_clicked";
     let rows = athena(client, &db, &workgroup, sql).await?;
     done(pb, "Athena answered".to_string());
 

@@ -7,6 +7,7 @@ pub mod console;
 pub mod demo;
 pub mod engine;
 pub mod protocol;
+pub mod replay;
 pub mod server;
 pub mod services;
 pub mod state;

@@ -19,6 +19,8 @@ enum Command {
     Demo(firelocal::demo::DemoArgs),
     /// Write seeded clickstream events as NDJSON on stdout.
     GenEvents(firelocal::demo::GenArgs),
+    /// Send a recording's requests (`serve --record`) again and report every response that differs.
+    Replay(firelocal::replay::ReplayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,34 +42,22 @@ fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::FAILURE;
                 }
             };
-            match rt.block_on(firelocal::serve(config)) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("firelocal: {e}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+            exit("firelocal", rt.block_on(firelocal::serve(config)))
         }
-        Command::Demo(args) => match firelocal::demo::run(args) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("firelocal demo: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        },
-        Command::GenEvents(args) => match firelocal::demo::gen_events(&args) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("firelocal gen-events: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        },
-        Command::Bench(args) => match firelocal::bench::run(args) {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("firelocal bench: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::Demo(args) => exit("firelocal demo", firelocal::demo::run(args)),
+        Command::Replay(args) => exit("firelocal replay", firelocal::replay::run(args)),
+        Command::GenEvents(args) => exit("firelocal gen-events", firelocal::demo::gen_events(&args)),
+        Command::Bench(args) => exit("firelocal bench", firelocal::bench::run(args)),
+    }
+}
+
+/// The process's exit status for a command's outcome; an error is printed after `what`.
+fn exit(what: &str, result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{what}: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

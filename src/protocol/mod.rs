@@ -57,6 +57,18 @@ impl AwsRequest {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The access key the request is signed with: SigV4 (header or presigned query) or SigV2 (an
+    /// `AWS AKID:signature` header or an `AWSAccessKeyId` query).
+    pub fn access_key(&self) -> Option<&str> {
+        if let Some(c) = &self.auth {
+            return Some(c.access_key.as_str());
+        }
+        if let Some(k) = self.header("authorization").and_then(|h| h.strip_prefix("AWS ")).and_then(|r| r.split(':').next()) {
+            return Some(k.trim());
+        }
+        self.query_param("AWSAccessKeyId")
+    }
+
     /// The region the client signed for, else the server's default.
     pub fn region<'a>(&'a self, default: &'a str) -> &'a str {
         self.auth.as_ref().map(|c| c.region.as_str()).unwrap_or(default)

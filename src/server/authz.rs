@@ -10,21 +10,9 @@ use crate::protocol::{AwsError, AwsRequest, HttpResponse};
 use crate::services::iam::authz::{Caller, Guard, Principal};
 use crate::services::{apigateway, athena, firehose, glue, iam, lambda, logs, s3};
 
-/// The access key a request is signed with: SigV4 (header or presigned query) or SigV2 (an
-/// `AWS AKID:signature` header or an `AWSAccessKeyId` query).
-pub fn access_key(req: &AwsRequest) -> Option<&str> {
-    if let Some(c) = &req.auth {
-        return Some(c.access_key.as_str());
-    }
-    if let Some(k) = req.header("authorization").and_then(|h| h.strip_prefix("AWS ")).and_then(|r| r.split(':').next()) {
-        return Some(k.trim());
-    }
-    req.query_param("AWSAccessKeyId")
-}
-
 /// Who signed the request, as STS and IAM know the key.
 pub fn caller(state: &AppState, req: &AwsRequest) -> Caller {
-    let principal = match access_key(req) {
+    let principal = match req.access_key() {
         None => Principal::Anonymous,
         Some(k) => Principal::from_arn(&state.services.sts.caller(Some(k)).2),
     };

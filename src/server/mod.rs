@@ -2,6 +2,7 @@
 //! routes the rest to a service, stamps request ids, and logs one line per request.
 
 pub mod authz;
+pub mod record;
 pub mod expect;
 pub mod health;
 pub mod router;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub services: Services,
     pub config: Config,
     pub started: Instant,
+    /// `--record FILE`: every exchange appended to it.
+    pub recorder: Option<record::Recorder>,
     /// Keeps an ephemeral data directory alive (and deletes it at exit).
     _tempdir: Option<tempfile::TempDir>,
 }
@@ -57,7 +60,8 @@ impl Server {
         let endpoint = format!("http://{}:{}", if bound.ip().is_unspecified() { "127.0.0.1".to_string() } else { bound.ip().to_string() }, bound.port());
         let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval, athena_scan_cache_mb: config.athena_scan_cache_mb, enforce_iam: config.enforce_iam };
         let services = Services::open(&dir, persistent, opts)?;
-        let state = Arc::new(AppState { services, config, started: Instant::now(), _tempdir: tempdir });
+        let recorder = config.record.as_deref().map(record::Recorder::open).transpose()?;
+        let state = Arc::new(AppState { services, config, started: Instant::now(), recorder, _tempdir: tempdir });
         let weak = Arc::downgrade(&state);
         state.services.cloudformation.set_dispatch(Arc::new(move |req| {
             let weak = weak.clone();
@@ -82,6 +86,17 @@ impl Server {
             tracing::info!(stack = %name, ms = started.elapsed().as_millis() as u64, "{outcome}");
         }
         Ok(())
+    }
+
+    /// Starts serving on a task of the current runtime (the demo and replay run their own
+    /// firelocal): the endpoint, and a handle that stops it.
+    pub fn spawn(self) -> Result<(String, Running), String> {
+        let addr = self.local_addr().ok_or("the listener has no address")?;
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.run(async move {
+            let _ = rx.await;
+        }));
+        Ok((format!("http://{addr}"), Running { stop, task }))
     }
 
     /// The address actually bound (useful with port 0).
@@ -127,6 +142,26 @@ impl Server {
         }
         // Nothing accepted is lost: every Firehose buffer is delivered before exit.
         self.state.services.shutdown().await;
+    }
+}
+
+/// A server started with [`Server::spawn`].
+pub struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops it and waits for a clean shutdown (every Firehose buffer delivered).
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+
+    /// Serves until Ctrl-C / SIGTERM, then stops cleanly.
+    pub async fn until_signal(self) {
+        shutdown_signal().await;
+        self.stop().await;
     }
 }
 
@@ -192,24 +227,34 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, peer: std::net
         peer: Some(peer),
     };
 
-    if let Some(resp) = internal(&state, &areq).await {
-        return Ok(resp);
+    let (resp, service, operation) = respond(&state, &areq, started).await;
+    match &state.recorder {
+        Some(r) => Ok(r.record(&areq, &service, operation, started.elapsed().as_secs_f64() * 1000.0, resp).await),
+        None => Ok(resp),
     }
-    let route = router::route(&areq);
+}
+
+/// Answers one request: firelocal's own endpoints, or routing, signature and IAM checks and the
+/// service. Returns the response, the service's name and the operation.
+async fn respond(state: &AppState, areq: &AwsRequest, started: Instant) -> (HttpResponse, String, &'static str) {
+    if let Some(resp) = internal(state, areq).await {
+        return (resp, "firelocal".into(), "Internal");
+    }
+    let route = router::route(areq);
     if state.config.verify_signatures
-        && let Err(resp) = verify_signature(&state, &route, &areq)
+        && let Err(resp) = verify_signature(state, &route, areq)
     {
         tracing::info!(target: "firelocal::request", service = route.name(), operation = "SignatureRejected", status = resp.status().as_u16(), "{} {}", areq.method, areq.path);
-        return Ok(resp);
+        return (resp, route.name().to_string(), "SignatureRejected");
     }
-    let guard = match authz::check(&state, &route, &areq) {
+    let guard = match authz::check(state, &route, areq) {
         Ok(g) => g,
         Err(resp) => {
             tracing::info!(target: "firelocal::request", service = route.name(), operation = "AccessDenied", status = resp.status().as_u16(), "{} {}", areq.method, areq.path);
-            return Ok(resp);
+            return (resp, route.name().to_string(), "AccessDenied");
         }
     };
-    let dispatched = std::panic::AssertUnwindSafe(dispatch(&state, &route, &areq, guard));
+    let dispatched = std::panic::AssertUnwindSafe(dispatch(state, &route, areq, guard));
     let (mut resp, operation) = match futures_util::FutureExt::catch_unwind(dispatched).await {
         Ok(r) => r,
         Err(panic) => {
@@ -230,7 +275,7 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, peer: std::net
         areq.method,
         areq.path
     );
-    Ok(resp)
+    (resp, route.name().to_string(), operation)
 }
 
 /// `--verify-signatures`: checks a signed request's SigV4 signature against the secret of its
@@ -273,7 +318,7 @@ fn verify_signature(state: &AppState, route: &Route, req: &AwsRequest) -> Result
     let signable = sigv4::SignableRequest { method: req.method.as_str(), raw_path: &req.path, query: &req.query, headers: &req.headers, body: &req.body };
     let v2 = auth.is_some_and(|a| a.starts_with("AWS ")) || (req.has_query("AWSAccessKeyId") && req.has_query("Signature"));
     if v2 && s3 {
-        let secret = secret_for(authz::access_key(req).unwrap_or_default())?;
+        let secret = secret_for(req.access_key().unwrap_or_default())?;
         let bucket_prefix = crate::services::s3::wire::bucket_from_host(&req.host).map(|b| format!("/{b}")).unwrap_or_default();
         return sigv4::verify_v2(&signable, &bucket_prefix, &secret).map_err(fail);
     }

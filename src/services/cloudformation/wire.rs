@@ -144,7 +144,7 @@ fn tags_xml(w: &mut XmlWriter, tags: &[(String, String)]) {
 async fn run(cfn: &CloudFormation, req: &AwsRequest, action: &str, p: &BTreeMap<String, String>) -> CfnResult<HttpResponse> {
     let rid = req.request_id.as_str();
     let region = req.region(&cfn.region).to_string();
-    let key = crate::server::authz::access_key(req).unwrap_or("test").to_string();
+    let key = req.access_key().unwrap_or("test").to_string();
     let api = || cfn.api(&key, &region);
     let ok = |f: &dyn Fn(&mut XmlWriter)| query::ok(action, NS, rid, f);
     Ok(match action {
