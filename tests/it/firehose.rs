@@ -524,12 +524,22 @@ async fn a_full_buffer_refuses_records_one_by_one_while_delivery_fails() {
     assert!(r[..3].iter().all(|x| x.record_id().is_some() && x.error_code().is_none()));
     assert_eq!(r[3].error_code(), Some("ServiceUnavailableException"));
     assert!(r[3].record_id().is_none());
-    let e = fh.put_record().delivery_stream_name("full").record(rec(900_000, b'c')).send().await.unwrap_err();
-    assert_eq!(code(&e), "ServiceUnavailableException");
+    // A retry due meanwhile (the first comes a second after the failed flush; a loaded machine
+    // can take that long) empties the buffer for a moment, so a record may still get in: it is
+    // then kept like the others, and the next one is refused once the buffer is full again.
+    let mut extra = 0;
+    let refused = loop {
+        match fh.put_record().delivery_stream_name("full").record(rec(900_000, b'c')).send().await {
+            Err(e) => break code(&e),
+            Ok(_) if extra < 8 => extra += 1,
+            Ok(_) => break "never refused".to_string(),
+        }
+    };
+    assert_eq!(refused, "ServiceUnavailableException");
     // Every accepted record is delivered once the bucket exists.
     bucket(&s3, "later").await;
     let report = fl.flush(None).await;
     assert_eq!(report["streams"]["full"]["pending_records"], 0);
     let total: usize = objects(&s3, "later", "").await.iter().map(|(_, b)| b.len()).sum();
-    assert_eq!(total, 3 * 400_000 + 3 * 900_000);
+    assert_eq!(total, 3 * 400_000 + (3 + extra) * 900_000);
 }
