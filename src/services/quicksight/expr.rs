@@ -146,7 +146,7 @@ impl Parser {
                 },
                 Tok::Open => {
                     let inner = self.sequence(&[Tok::Close])?;
-                    self.expect(Tok::Close)?;
+                    self.eat(Tok::Close)?;
                     format!("({inner})")
                 }
                 Tok::Word(w) if self.peek() == Some(&Tok::Open) && !matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "not" | "in") => {
@@ -168,7 +168,7 @@ impl Parser {
         Ok(parts.join(" "))
     }
 
-    fn expect(&mut self, t: Tok) -> Result<(), String> {
+    fn eat(&mut self, t: Tok) -> Result<(), String> {
         if self.peek() == Some(&t) {
             self.pos += 1;
             Ok(())
