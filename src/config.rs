@@ -51,6 +51,10 @@ pub struct Config {
     /// redacted), for `firelocal replay`.
     #[arg(long, env = "FIRELOCAL_RECORD", value_name = "FILE.jsonl")]
     pub record: Option<PathBuf>,
+    /// Start from the state in this snapshot (`firelocal snapshot save`): unpacked into
+    /// `--data-dir`, which must then be empty or new, or into the ephemeral state's folder.
+    #[arg(long, env = "FIRELOCAL_SNAPSHOT", value_name = "FILE.tar.zst")]
+    pub snapshot: Option<PathBuf>,
 }
 
 /// Parses `1s`, `250ms`, `2m` or a bare number of seconds.
@@ -75,7 +79,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new(), record: None }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new(), record: None, snapshot: None }
     }
 }
 

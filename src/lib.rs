@@ -10,6 +10,7 @@ pub mod protocol;
 pub mod replay;
 pub mod server;
 pub mod services;
+pub mod snapshot;
 pub mod state;
 
 pub use config::Config;
@@ -21,7 +22,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     server.init_stacks(&config.init, &config.init_params).await?;
     let addr = server.local_addr().ok_or("the listener has no address")?;
     let services: Vec<&str> = server::router::SERVICES.iter().filter(|s| s.emulated).map(|s| s.name).collect();
-    let data = config.data_dir.as_ref().map_or("ephemeral state".to_string(), |d| format!("data in {}", d.display()));
+    let mut data = config.data_dir.as_ref().map_or("ephemeral state".to_string(), |d| format!("data in {}", d.display()));
+    if let Some(s) = &config.snapshot {
+        data = format!("{data}, restored from {}", s.display());
+    }
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

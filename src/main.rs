@@ -21,6 +21,8 @@ enum Command {
     GenEvents(firelocal::demo::GenArgs),
     /// Send a recording's requests (`serve --record`) again and report every response that differs.
     Replay(firelocal::replay::ReplayArgs),
+    /// Save a running firelocal's whole state to a file, or unpack one into a data directory.
+    Snapshot(firelocal::snapshot::SnapshotArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +48,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Demo(args) => exit("firelocal demo", firelocal::demo::run(args)),
         Command::Replay(args) => exit("firelocal replay", firelocal::replay::run(args)),
+        Command::Snapshot(args) => exit("firelocal snapshot", firelocal::snapshot::run(args)),
         Command::GenEvents(args) => exit("firelocal gen-events", firelocal::demo::gen_events(&args)),
         Command::Bench(args) => exit("firelocal bench", firelocal::bench::run(args)),
     }

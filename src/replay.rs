@@ -152,7 +152,7 @@ fn substitute(s: &str, ids: &BTreeMap<String, String>) -> String {
 }
 
 /// Sends one request on a fresh connection: the status and body.
-async fn send(authority: &str, request: http::Request<Full<Bytes>>) -> Result<(u16, Bytes), String> {
+pub(crate) async fn send(authority: &str, request: http::Request<Full<Bytes>>) -> Result<(u16, Bytes), String> {
     let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| format!("cannot reach {authority}: {e}"))?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);

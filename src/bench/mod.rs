@@ -14,11 +14,12 @@ use hyper_util::rt::TokioIo;
 mod cloudformation;
 mod firehose;
 mod lambda;
+mod snapshot;
 
 /// Arguments of `firelocal bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// What to benchmark: s3, firehose, lambda or cloudformation.
+    /// What to benchmark: s3, firehose, lambda, cloudformation or snapshot.
     #[arg(default_value = "s3")]
     pub target: String,
     /// Seconds per scenario.
@@ -52,11 +53,16 @@ impl Drop for Spawned {
     }
 }
 
-/// Starts `firelocal serve --port 0` (plus `extra`) and waits until it answers.
+/// Starts `firelocal serve --port 0` and waits until it answers: the server and the time it took.
 pub fn spawn_server(log_level: &str, persistent: bool) -> Result<(Spawned, Duration), String> {
+    spawn_server_with(log_level, persistent, &[])
+}
+
+/// [`spawn_server`] with more `serve` arguments.
+pub fn spawn_server_with(log_level: &str, persistent: bool, args: &[&str]) -> Result<(Spawned, Duration), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let data = if persistent { Some(tempfile::tempdir().map_err(|e| e.to_string())?) } else { None };
-    let mut extra: Vec<String> = Vec::new();
+    let mut extra: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     if let Some(d) = &data {
         extra.extend(["--data-dir".to_string(), d.path().display().to_string()]);
     }
@@ -185,7 +191,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         "firehose" => firehose::run(args),
         "lambda" => lambda::run(args),
         "cloudformation" => cloudformation::run(args),
-        other => Err(format!("unknown benchmark {other:?} (available: s3, firehose, lambda, cloudformation)")),
+        "snapshot" => snapshot::run(args),
+        other => Err(format!("unknown benchmark {other:?} (available: s3, firehose, lambda, cloudformation, snapshot)")),
     }
 }
 

@@ -31,6 +31,8 @@ pub struct AppState {
     pub started: Instant,
     /// `--record FILE`: every exchange appended to it.
     pub recorder: Option<record::Recorder>,
+    /// Where state lives (snapshots copy it).
+    pub root: Arc<crate::state::Root>,
     /// Keeps an ephemeral data directory alive (and deletes it at exit).
     _tempdir: Option<tempfile::TempDir>,
 }
@@ -44,7 +46,7 @@ pub struct Server {
 impl Server {
     /// Opens the state and binds the listener. The server answers once [`Server::run`] starts.
     pub async fn bind(config: Config) -> Result<Server, String> {
-        let (dir, tempdir, persistent) = match &config.data_dir {
+        let (dir, tempdir, mut persistent) = match &config.data_dir {
             Some(d) => {
                 std::fs::create_dir_all(d).map_err(|e| format!("cannot create data dir {}: {e}", d.display()))?;
                 (d.clone(), None, true)
@@ -59,9 +61,17 @@ impl Server {
         let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
         let endpoint = format!("http://{}:{}", if bound.ip().is_unspecified() { "127.0.0.1".to_string() } else { bound.ip().to_string() }, bound.port());
         let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval, athena_scan_cache_mb: config.athena_scan_cache_mb, enforce_iam: config.enforce_iam };
-        let services = Services::open(&dir, persistent, opts)?;
+        if let Some(file) = &config.snapshot {
+            let started = Instant::now();
+            let m = crate::snapshot::restore(file, &dir)?;
+            // The unpacked state is a data directory: SQLite on disk, buffers in their logs.
+            persistent = true;
+            tracing::info!(snapshot = %file.display(), objects = m.objects, ms = started.elapsed().as_millis() as u64, "restored the snapshot");
+        }
+        let root = crate::state::Root::new(&dir, persistent);
+        let services = Services::open(&root, opts)?;
         let recorder = config.record.as_deref().map(record::Recorder::open).transpose()?;
-        let state = Arc::new(AppState { services, config, started: Instant::now(), recorder, _tempdir: tempdir });
+        let state = Arc::new(AppState { services, config, started: Instant::now(), recorder, root, _tempdir: tempdir });
         let weak = Arc::downgrade(&state);
         state.services.cloudformation.set_dispatch(Arc::new(move |req| {
             let weak = weak.clone();
@@ -342,6 +352,7 @@ async fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
         "/_firelocal/health" if get => Some(health::firelocal(state.started.elapsed().as_millis())),
         "/_localstack/health" if get => Some(health::localstack()),
         "/_firelocal/firehose/flush" if req.method == Method::POST => Some(firehose_flush(state, req).await),
+        "/_firelocal/snapshot" if req.method == Method::GET => Some(snapshot(state, req).await),
         p if p == "/_firelocal/console" || p.starts_with("/_firelocal/console/") => Some(crate::console::handle(state, req).await),
         _ => Some(
             AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path))
@@ -359,6 +370,14 @@ async fn firehose_flush(state: &AppState, req: &AwsRequest) -> HttpResponse {
             protocol::response(StatusCode::OK, vec![("content-type", "application/json".into())], bytes::Bytes::from(body.to_string()))
         }
         Err(e) => e.to_aws().render(Protocol::RestJson1, &req.request_id, false),
+    }
+}
+
+/// `GET /_firelocal/snapshot`: the whole state as a `tar.zst` archive (`firelocal snapshot save`).
+async fn snapshot(state: &AppState, req: &AwsRequest) -> HttpResponse {
+    match crate::snapshot::save(&state.services, &state.root).await {
+        Ok(bytes) => protocol::response(StatusCode::OK, vec![("content-type", "application/zstd".into())], bytes::Bytes::from(bytes)),
+        Err(e) => AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("the snapshot failed: {e}")).render(Protocol::RestJson1, &req.request_id, false),
     }
 }
 

@@ -14,7 +14,6 @@ pub mod quicksight;
 pub mod s3;
 pub mod sts;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,28 +71,28 @@ fn function_log_lines(logs: &logs::Logs, iam: Option<&iam::Iam>, mut lines: Vec<
 }
 
 impl Services {
-    /// Opens every service's store under `dir` (persistent or not); must run inside the runtime
+    /// Opens every service's store under `root`; must run inside the runtime
     /// (Firehose starts one task per stored delivery stream and replays its log).
-    pub fn open(dir: &Path, persistent: bool, opts: Options<'_>) -> Result<Services, String> {
-        let store = s3::store::Store::open(dir, persistent).map_err(|e| format!("S3 store: {e:?}"))?;
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, opts: Options<'_>) -> Result<Services, String> {
+        let store = s3::store::Store::open(root).map_err(|e| format!("S3 store: {e:?}"))?;
         let s3 = Arc::new(s3::S3 { store, region: opts.region.to_string() });
         let logs = Arc::new(logs::Logs::new(opts.region));
-        let iam = Arc::new(iam::Iam::open(dir, persistent).map_err(|e| format!("IAM store: {e:?}"))?);
+        let iam = Arc::new(iam::Iam::open(root).map_err(|e| format!("IAM store: {e:?}"))?);
         let enforcer = opts.enforce_iam.then(|| iam.clone());
         let (sink_logs, sink_iam) = (logs.clone(), enforcer.clone());
         let sink: crate::engine::lambda::LogSink = Arc::new(move |lines| sink_logs.ingest(function_log_lines(&sink_logs, sink_iam.as_deref(), lines)));
-        let lambda = Arc::new(lambda::Lambda::open(dir, persistent, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
+        let lambda = Arc::new(lambda::Lambda::open(root, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
         lambda.set_endpoint(opts.endpoint.to_string());
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone(), logs: Some(logs.clone()) };
-        let firehose = firehose::Firehose::open(dir, persistent, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
-        let apigateway = apigateway::ApiGateway::open(dir, persistent, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
-        let glue = Arc::new(glue::Glue::open(dir, persistent, opts.region).map_err(|e| format!("Glue store: {e:?}"))?);
-        let athena = Arc::new(athena::Athena::open(dir, persistent, glue.clone(), s3.clone(), opts.athena_scan_cache_mb << 20).map_err(|e| format!("Athena store: {e:?}"))?);
+        let firehose = firehose::Firehose::open(root, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
+        let apigateway = apigateway::ApiGateway::open(root, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
+        let glue = Arc::new(glue::Glue::open(root, opts.region).map_err(|e| format!("Glue store: {e:?}"))?);
+        let athena = Arc::new(athena::Athena::open(root, glue.clone(), s3.clone(), opts.athena_scan_cache_mb << 20).map_err(|e| format!("Athena store: {e:?}"))?);
         let sts = Arc::new(sts::Sts::new(iam.clone(), opts.enforce_iam));
         let issuer = sts.clone();
         lambda.set_credentials(Arc::new(move |role, function| issuer.function_credentials(role, function)));
-        let cloudformation = cloudformation::CloudFormation::open(dir, persistent, opts.region).map_err(|e| format!("CloudFormation store: {e:?}"))?;
-        let quicksight = Arc::new(quicksight::QuickSight::open(dir, persistent, opts.region, opts.endpoint, athena.clone(), s3.clone()).map_err(|e| format!("QuickSight store: {e:?}"))?);
+        let cloudformation = cloudformation::CloudFormation::open(root, opts.region).map_err(|e| format!("CloudFormation store: {e:?}"))?;
+        let quicksight = Arc::new(quicksight::QuickSight::open(root, opts.region, opts.endpoint, athena.clone(), s3.clone()).map_err(|e| format!("QuickSight store: {e:?}"))?);
         Ok(Services { s3, firehose, lambda, logs, apigateway, glue, athena, cloudformation, quicksight, iam, sts, enforce_iam: enforcer })
     }
 

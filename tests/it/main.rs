@@ -13,3 +13,4 @@ mod s3_listing;
 mod s3_multipart;
 mod s3_objects;
 mod server;
+mod snapshot;

@@ -19,7 +19,24 @@ pub struct RecordLog {
 }
 
 fn segment_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("{id:020}.log"))
+    dir.join(segment_name(id))
+}
+
+/// The file name of segment `id` in a stream's log folder.
+pub fn segment_name(id: u64) -> String {
+    format!("{id:020}.log")
+}
+
+/// Records as a segment's frames.
+pub fn encode(records: &[Record]) -> Vec<u8> {
+    let size: usize = records.iter().map(|r| 12 + r.data.len()).sum();
+    let mut buf = Vec::with_capacity(size);
+    for r in records {
+        buf.extend_from_slice(&r.arrival_ms.to_le_bytes());
+        buf.extend_from_slice(&(r.data.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&r.data);
+    }
+    buf
 }
 
 fn segment_ids(dir: &Path) -> std::io::Result<Vec<u64>> {
@@ -70,14 +87,7 @@ impl RecordLog {
 
     /// Appends records in one write.
     pub fn append(&mut self, records: &[Record]) -> std::io::Result<()> {
-        let size: usize = records.iter().map(|r| 12 + r.data.len()).sum();
-        let mut buf = Vec::with_capacity(size);
-        for r in records {
-            buf.extend_from_slice(&r.arrival_ms.to_le_bytes());
-            buf.extend_from_slice(&(r.data.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&r.data);
-        }
-        self.file.write_all(&buf)
+        self.file.write_all(&encode(records))
     }
 
     /// Starts a new segment; returns the id of the one just closed.

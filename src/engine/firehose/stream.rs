@@ -61,6 +61,7 @@ enum Command {
     Flush(oneshot::Sender<FlushReport>),
     Reconfigure(Arc<DeliveryConfig>, oneshot::Sender<FlushReport>),
     Stop { destroy_log: bool, done: oneshot::Sender<FlushReport> },
+    Hold { buffer: oneshot::Sender<Vec<Record>>, release: oneshot::Receiver<()> },
 }
 
 /// A handle on a stream's task.
@@ -101,6 +102,16 @@ impl StreamHandle {
             return FlushReport::default();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Pauses the stream for a snapshot: the delivery in flight completes, then the task hands
+    /// over a copy of its buffer and neither delivers nor accepts anything until the returned
+    /// sender is used or dropped (a minute at most). `None` when the stream is gone.
+    pub async fn hold(&self) -> Option<(Vec<Record>, oneshot::Sender<()>)> {
+        let (buffer, rx) = oneshot::channel();
+        let (release, wait) = oneshot::channel();
+        self.tx.send(Command::Hold { buffer, release: wait }).await.ok()?;
+        Some((rx.await.ok()?, release))
     }
 
     /// Flushes and ends the task; `destroy_log` removes the log (the stream is deleted).
@@ -241,6 +252,12 @@ impl Task {
                             let report = self.flush(&mut inflight).await;
                             self.cfg = cfg;
                             let _ = done.send(report);
+                        }
+                        Command::Hold { buffer, release } => {
+                            self.finish(&mut inflight).await;
+                            if buffer.send(self.buffer.clone()).is_ok() {
+                                let _ = tokio::time::timeout(Duration::from_secs(60), release).await;
+                            }
                         }
                         Command::Stop { destroy_log, done } => {
                             let report = if destroy_log {

@@ -2,7 +2,6 @@
 //! `x-api-key` as API Gateway does (an enabled key in a usage plan that covers the API stage).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -109,9 +108,9 @@ impl UsagePlan {
 
 impl Keys {
     /// Opens the tables and loads what is stored.
-    pub fn open(dir: &Path, persistent: bool) -> ApiResult<Keys> {
-        let key_docs = DocTable::open(dir, persistent, "apigateway_api_keys")?;
-        let plan_docs = DocTable::open(dir, persistent, "apigateway_usage_plans")?;
+    pub fn open(root: &std::sync::Arc<crate::state::Root>) -> ApiResult<Keys> {
+        let key_docs = DocTable::open(root, "apigateway_api_keys")?;
+        let plan_docs = DocTable::open(root, "apigateway_usage_plans")?;
         let keys = key_docs.load::<ApiKey>()?.into_iter().map(|k| (k.id.clone(), k)).collect();
         let plans = plan_docs.load::<UsagePlan>()?.into_iter().map(|p| (p.id.clone(), p)).collect();
         Ok(Keys { keys: Mutex::new(keys), plans: Mutex::new(plans), key_docs, plan_docs })

@@ -2,7 +2,6 @@
 //! integration responses, deployments and stages, stored one document per API.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use parking_lot::Mutex;
 use serde::Deserialize;
@@ -118,10 +117,10 @@ pub struct PatchOperation {
 
 impl ApiGateway {
     /// Opens the service and loads stored APIs.
-    pub fn open(dir: &Path, persistent: bool, region: &str) -> ApiResult<ApiGateway> {
-        let docs = DocTable::open(dir, persistent, "apigateway_apis")?;
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, region: &str) -> ApiResult<ApiGateway> {
+        let docs = DocTable::open(root, "apigateway_apis")?;
         let apis = docs.load::<RestApi>()?.into_iter().map(|a| (a.id.clone(), a)).collect();
-        Ok(ApiGateway { region: region.to_string(), keys: super::keys::Keys::open(dir, persistent)?, apis: Mutex::new(apis), docs, recent: Mutex::new(std::collections::VecDeque::new()) })
+        Ok(ApiGateway { region: region.to_string(), keys: super::keys::Keys::open(root)?, apis: Mutex::new(apis), docs, recent: Mutex::new(std::collections::VecDeque::new()) })
     }
 
     /// Runs `f` on an API and saves it.

@@ -2,7 +2,6 @@
 //! for GetQueryResults and written to the output location), workgroups and named queries.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -126,13 +125,13 @@ fn error_type(code: &str) -> i64 {
 
 impl Athena {
     /// Opens Athena's stores; the `primary` workgroup always exists.
-    pub fn open(dir: &Path, persistent: bool, glue: Arc<Glue>, s3: Arc<S3>, scan_cache_bytes: usize) -> AthenaResult<Athena> {
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, glue: Arc<Glue>, s3: Arc<S3>, scan_cache_bytes: usize) -> AthenaResult<Athena> {
         let a = Athena {
             glue,
             s3,
             executions: Mutex::new(Executions::default()),
-            workgroups: DocTable::open(dir, persistent, "athena_workgroups")?,
-            named: DocTable::open(dir, persistent, "athena_named_queries")?,
+            workgroups: DocTable::open(root, "athena_workgroups")?,
+            named: DocTable::open(root, "athena_named_queries")?,
             cache: firelocal_sql::scan::ScanCache::new(scan_cache_bytes),
         };
         if a.workgroup("primary")?.is_none() {

@@ -4,7 +4,6 @@
 //! step (`CREATE_IN_PROGRESS`, `CREATE_COMPLETE`, `ROLLBACK_IN_PROGRESS`...).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::OnceLock;
 
 use parking_lot::Mutex;
@@ -185,8 +184,8 @@ fn not_found(name: &str) -> CfnError {
 
 impl CloudFormation {
     /// Opens the stack store.
-    pub fn open(dir: &Path, persistent: bool, region: &str) -> CfnResult<CloudFormation> {
-        let docs = DocTable::open(dir, persistent, "cloudformation_stacks")?;
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, region: &str) -> CfnResult<CloudFormation> {
+        let docs = DocTable::open(root, "cloudformation_stacks")?;
         let mut stacks: Vec<Stack> = docs.load()?;
         stacks.sort_by_key(|s| s.created_ms);
         Ok(CloudFormation { region: region.to_string(), stacks: Mutex::new(stacks), docs, dispatch: OnceLock::new(), running: tokio::sync::Mutex::new(()) })

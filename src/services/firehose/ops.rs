@@ -293,9 +293,9 @@ pub struct CreateDeliveryStreamInput {
 
 impl Firehose {
     /// Opens the service: loads stored streams and starts their tasks (replaying their logs).
-    pub fn open(dir: &std::path::Path, persistent: bool, region: &str, settings: EngineSettings) -> FirehoseResult<Firehose> {
-        let store = Store::open(dir, persistent)?;
-        let log_root = persistent.then(|| dir.join("firehose"));
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, region: &str, settings: EngineSettings) -> FirehoseResult<Firehose> {
+        let store = Store::open(root)?;
+        let log_root = root.persistent.then(|| root.dir.join("firehose"));
         let fh = Firehose { region: region.to_string(), store, streams: Mutex::new(BTreeMap::new()), settings, log_root };
         for s in fh.store.load()? {
             let cfg = delivery_config(&s, "extendedS3DestinationConfiguration")?;
@@ -547,6 +547,19 @@ impl Firehose {
             out.insert(n, h.flush().await);
         }
         Ok(out)
+    }
+
+    /// Pauses every stream for a snapshot (see [`StreamHandle::hold`]): per stream, its id, its
+    /// buffered records, and the sender that lets it go on.
+    pub async fn hold_all(&self) -> Vec<(String, Vec<Record>, tokio::sync::oneshot::Sender<()>)> {
+        let handles: Vec<(String, StreamHandle)> = self.streams.lock().values().map(|e| (e.stream.id.clone(), e.handle.clone())).collect();
+        let mut held = Vec::new();
+        for (id, h) in handles {
+            if let Some((records, release)) = h.hold().await {
+                held.push((id, records, release));
+            }
+        }
+        held
     }
 
     /// Flushes and stops every stream (clean shutdown).

@@ -1,7 +1,6 @@
 //! Firehose's state: delivery stream definitions, one JSON document each in the shared state
 //! store, so streams survive a restart with `--data-dir`. Buffered records live in the engine's log.
 
-use std::path::Path;
 
 use super::error::FirehoseResult;
 use super::model::DeliveryStream;
@@ -14,8 +13,8 @@ pub struct Store {
 
 impl Store {
     /// Opens the store in `dir` (persistent) or in memory.
-    pub fn open(dir: &Path, persistent: bool) -> FirehoseResult<Store> {
-        Ok(Store { docs: DocTable::open(dir, persistent, "firehose_streams")? })
+    pub fn open(root: &std::sync::Arc<crate::state::Root>) -> FirehoseResult<Store> {
+        Ok(Store { docs: DocTable::open(root, "firehose_streams")? })
     }
 
     /// Every stored stream.

@@ -2,7 +2,6 @@
 //! missing entities are `EntityNotFoundException`), timestamps, and the typed views
 //! ([`TableDef`], [`PartitionDef`]) that Athena's engine reads.
 
-use std::path::Path;
 
 use firelocal_sql::{PartitionDef, SqlType, TableDef};
 use serde_json::{Map, Value, json};
@@ -47,8 +46,8 @@ fn page(items: Vec<Value>, token: Option<&str>, max: Option<usize>) -> GlueResul
 
 impl Glue {
     /// Opens the catalog; the `default` database always exists.
-    pub fn open(dir: &Path, persistent: bool, region: &str) -> GlueResult<Glue> {
-        let g = Glue { store: Store::open(dir, persistent)?, region: region.to_string() };
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, region: &str) -> GlueResult<Glue> {
+        let g = Glue { store: Store::open(root)?, region: region.to_string() };
         if g.store.database("default")?.is_none() {
             g.store.insert_database("default", &json!({"Name": "default", "Description": "Default Hive database", "LocationUri": "", "Parameters": {}, "CreateTime": now_secs(), "CatalogId": ACCOUNT}))?;
         }

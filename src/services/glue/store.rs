@@ -1,17 +1,15 @@
 //! The catalog's documents in the shared state database: databases, tables (Glue's `Table`
 //! JSON) and partitions (Glue's `Partition` JSON, keyed by their values).
 
-use std::path::Path;
 
-use parking_lot::Mutex;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
 use super::error::GlueResult;
 
 /// The catalog tables.
 pub struct Store {
-    db: Mutex<Connection>,
+    db: crate::state::Db,
 }
 
 fn parse(s: String) -> Value {
@@ -19,15 +17,15 @@ fn parse(s: String) -> Value {
 }
 
 impl Store {
-    /// Opens (creating) the catalog in `dir` (persistent) or in memory.
-    pub fn open(dir: &Path, persistent: bool) -> GlueResult<Store> {
-        let db = crate::state::open_db(dir, persistent)?;
-        db.execute_batch(
+    /// Opens (creating) the catalog in the state database.
+    pub fn open(root: &std::sync::Arc<crate::state::Root>) -> GlueResult<Store> {
+        let db = root.open_db()?;
+        db.lock().execute_batch(
             "CREATE TABLE IF NOT EXISTS glue_databases (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS glue_tables (db TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (db, name));
              CREATE TABLE IF NOT EXISTS glue_partitions (db TEXT NOT NULL, tbl TEXT NOT NULL, vals TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (db, tbl, vals));",
         )?;
-        Ok(Store { db: Mutex::new(db) })
+        Ok(Store { db })
     }
 
     pub fn database(&self, name: &str) -> GlueResult<Option<Value>> {

@@ -3,7 +3,6 @@
 //! documents are validated (`MalformedPolicyDocument`) and returned URL-encoded, as IAM does.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use http::StatusCode;
 use parking_lot::Mutex;
@@ -214,8 +213,8 @@ fn normalize_path(path: Option<&str>) -> IamResult<String> {
 
 impl Iam {
     /// Opens the store; the AWS managed policies are always there.
-    pub fn open(dir: &Path, persistent: bool) -> IamResult<Iam> {
-        let docs = DocTable::open(dir, persistent, "iam_state")?;
+    pub fn open(root: &std::sync::Arc<crate::state::Root>) -> IamResult<Iam> {
+        let docs = DocTable::open(root, "iam_state")?;
         let mut state: State = docs.load::<State>()?.into_iter().next().unwrap_or_default();
         for (name, path, doc) in super::managed::MANAGED {
             let arn = format!("arn:aws:iam::aws:policy{path}{name}");

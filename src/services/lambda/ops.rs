@@ -124,6 +124,8 @@ pub struct Lambda {
     /// Issues execution-role credentials (STS); without it functions get the default keys.
     credentials: Mutex<Option<CredentialIssuer>>,
     root: PathBuf,
+    /// The state root: code folders are discarded through it (a snapshot may be copying them).
+    state: Arc<crate::state::Root>,
     store: Store,
     functions: Mutex<BTreeMap<String, Entry>>,
     s3: Arc<S3>,
@@ -280,16 +282,26 @@ fn sha256_b64(b: &[u8]) -> String {
 
 impl Lambda {
     /// Opens the service: writes the shipped runtime loops and loads stored functions.
-    pub fn open(dir: &Path, persistent: bool, region: &str, s3: Arc<S3>, sink: LogSink) -> LambdaResult<Lambda> {
-        let root = dir.join("lambda");
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, region: &str, s3: Arc<S3>, sink: LogSink) -> LambdaResult<Lambda> {
+        let state = root.clone();
+        let root = root.dir.join("lambda");
         let runtime = root.join("runtime");
         std::fs::create_dir_all(&runtime).map_err(|e| LambdaError::Service(e.to_string()))?;
         std::fs::create_dir_all(root.join("code")).map_err(|e| LambdaError::Service(e.to_string()))?;
         std::fs::write(runtime.join("python.py"), crate::engine::lambda::PYTHON_BOOTSTRAP).map_err(|e| LambdaError::Service(e.to_string()))?;
         std::fs::write(runtime.join("node.js"), crate::engine::lambda::NODE_BOOTSTRAP).map_err(|e| LambdaError::Service(e.to_string()))?;
-        let store = Store::open(dir, persistent)?;
+        let store = Store::open(&state)?;
         let mut functions: BTreeMap<String, Entry> = BTreeMap::new();
-        for f in store.load()? {
+        for mut f in store.load()? {
+            // A function's code folder is recorded by its absolute path; state restored from a
+            // snapshot (or a moved data directory) finds it under this root by its id.
+            if !f.hot_reload
+                && let Some(id) = Path::new(&f.code_dir).file_name()
+                && !Path::new(&f.code_dir).is_dir()
+                && root.join("code").join(id).is_dir()
+            {
+                f.code_dir = root.join("code").join(id).display().to_string();
+            }
             functions.entry(f.name.clone()).or_insert_with(|| Entry { versions: BTreeMap::new(), aliases: BTreeMap::new(), pools: HashMap::new() }).versions.insert(f.version.clone(), f);
         }
         for a in store.load_aliases()? {
@@ -298,7 +310,7 @@ impl Lambda {
             }
         }
         let concurrency = std::env::var("FIRELOCAL_LAMBDA_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, store, functions: Mutex::new(functions), s3, sink, concurrency, history: Arc::new(Mutex::new(HashMap::new())) })
+        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, state, store, functions: Mutex::new(functions), s3, sink, concurrency, history: Arc::new(Mutex::new(HashMap::new())) })
     }
 
     /// Tells functions where firelocal listens (their `AWS_ENDPOINT_URL`).
@@ -711,7 +723,7 @@ impl Lambda {
                     let e = fns.remove(&n).ok_or_else(|| not_found(&n, "$LATEST"))?;
                     self.store.delete(&n, None)?;
                     for f in e.versions.values().filter(|f| !f.hot_reload) {
-                        let _ = std::fs::remove_dir_all(&f.code_dir);
+                        self.state.discard(PathBuf::from(&f.code_dir));
                     }
                     e.pools.into_values().collect()
                 }

@@ -2,7 +2,6 @@
 //! state store, so functions survive a restart with `--data-dir`. Code lives unpacked under
 //! `<data>/lambda/code`.
 
-use std::path::Path;
 
 use super::error::LambdaResult;
 use super::model::{Alias, Function};
@@ -16,8 +15,8 @@ pub struct Store {
 
 impl Store {
     /// Opens the store in `dir` (persistent) or in memory.
-    pub fn open(dir: &Path, persistent: bool) -> LambdaResult<Store> {
-        Ok(Store { docs: DocTable::open(dir, persistent, "lambda_functions")?, aliases: DocTable::open(dir, persistent, "lambda_aliases")? })
+    pub fn open(root: &std::sync::Arc<crate::state::Root>) -> LambdaResult<Store> {
+        Ok(Store { docs: DocTable::open(root, "lambda_functions")?, aliases: DocTable::open(root, "lambda_aliases")? })
     }
 
     /// Every stored function version.

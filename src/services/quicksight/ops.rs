@@ -3,7 +3,6 @@
 //! engine, and dashboards with versions whose visuals are computed from those rows (`visual`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -105,8 +104,8 @@ fn now_s(ms: i64) -> Value {
 impl QuickSight {
     /// Opens the store (data sources, data sets and dashboards persist; SPICE snapshots are in
     /// memory and come back with the next ingestion).
-    pub fn open(dir: &Path, persistent: bool, region: &str, endpoint: &str, athena: Arc<Athena>, s3: Arc<crate::services::s3::S3>) -> QsResult<QuickSight> {
-        let docs = DocTable::open(dir, persistent, "quicksight")?;
+    pub fn open(root: &std::sync::Arc<crate::state::Root>, region: &str, endpoint: &str, athena: Arc<Athena>, s3: Arc<crate::services::s3::S3>) -> QsResult<QuickSight> {
+        let docs = DocTable::open(root, "quicksight")?;
         let mut state = State::default();
         for (kind, doc) in docs.load::<(String, Value)>()? {
             match kind.as_str() {

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -119,8 +118,9 @@ pub struct PartRow {
 
 /// The S3 store: a SQLite connection and a blob folder.
 pub struct Store {
-    db: Mutex<Connection>,
+    db: crate::state::Db,
     blobs: PathBuf,
+    root: std::sync::Arc<crate::state::Root>,
 }
 
 const SCHEMA: &str = "
@@ -180,13 +180,13 @@ fn split_data(data: &Data) -> (Option<&[u8]>, Option<&str>) {
 }
 
 impl Store {
-    /// Opens the store: under `dir` when persistent, else SQLite in memory with blobs in `dir`.
-    pub fn open(dir: &Path, persistent: bool) -> S3Result<Store> {
-        let blobs = dir.join("s3").join("blobs");
+    /// Opens the store: its tables in the state database, blobs under `<data>/s3/blobs`.
+    pub fn open(root: &std::sync::Arc<crate::state::Root>) -> S3Result<Store> {
+        let blobs = root.dir.join("s3").join("blobs");
         std::fs::create_dir_all(&blobs)?;
-        let db = crate::state::open_db(dir, persistent)?;
-        db.execute_batch(SCHEMA)?;
-        Ok(Store { db: Mutex::new(db), blobs })
+        let db = root.open_db()?;
+        db.lock().execute_batch(SCHEMA)?;
+        Ok(Store { db, blobs, root: root.clone() })
     }
 
     fn blob_path(&self, id: &str) -> PathBuf {
@@ -243,14 +243,20 @@ impl Store {
         }
     }
 
-    /// Deletes the file behind `data`, if any. Failures are logged, not returned: the metadata
-    /// no longer points at it.
+    /// Deletes the file behind `data`, if any (once a snapshot under way has copied it).
+    /// Failures are logged, not returned: the metadata no longer points at it.
     pub fn drop_data(&self, data: &Data) {
-        if let Data::File(id) = data
-            && let Err(e) = std::fs::remove_file(self.blob_path(id))
-        {
-            tracing::warn!(blob = %id, error = %e, "could not delete object file");
+        if let Data::File(id) = data {
+            self.root.discard(self.blob_path(id));
         }
+    }
+
+    /// The blob files the objects and upload parts in `db` (a copy of the state) refer to, as
+    /// paths relative to the data directory.
+    pub fn blob_files(db: &Connection) -> rusqlite::Result<Vec<PathBuf>> {
+        let mut st = db.prepare("SELECT file FROM s3_objects WHERE file IS NOT NULL UNION SELECT file FROM s3_parts WHERE file IS NOT NULL")?;
+        let ids: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(ids.iter().map(|id| Path::new("s3").join("blobs").join(&id[..2.min(id.len())]).join(id)).collect())
     }
 
     // --- buckets ---
@@ -612,7 +618,7 @@ mod tests {
     #[test]
     fn listing_is_in_utf8_byte_order_and_prefix_bounded() -> S3Result<()> {
         let dir = tempfile::tempdir()?;
-        let s = Store::open(dir.path(), false)?;
+        let s = Store::open(&crate::state::Root::new(dir.path(), false))?;
         s.create_bucket("b", "us-east-1", 0)?;
         for k in ["a", "é", "z", "A", "a/b", "ab", "\u{10FFFF}"] {
             s.put_object("b", &row(k, Data::Inline(Bytes::new())), |_| Ok(()))?;
@@ -627,7 +633,7 @@ mod tests {
     #[test]
     fn large_data_goes_to_files_named_by_id_inside_the_blob_dir() -> S3Result<()> {
         let dir = tempfile::tempdir()?;
-        let s = Store::open(dir.path(), true)?;
+        let s = Store::open(&crate::state::Root::new(dir.path(), true))?;
         s.create_bucket("b", "us-east-1", 0)?;
         let big = Bytes::from(vec![7u8; INLINE_MAX + 1]);
         let data = s.write_data(big.clone())?;
