@@ -24,6 +24,10 @@ pub struct Config {
     /// Caps every Firehose buffer interval (e.g. `1s`, `250ms`), so tests never wait minutes.
     #[arg(long, env = "FIRELOCAL_FIREHOSE_MAX_INTERVAL", value_parser = parse_duration)]
     pub firehose_max_interval: Option<Duration>,
+    /// How often S3 lifecycle rules are applied (expired objects deleted, stale multipart
+    /// uploads aborted); S3 itself does it about once a day.
+    #[arg(long, env = "FIRELOCAL_S3_LIFECYCLE_INTERVAL", value_parser = parse_duration, default_value = "60s")]
+    pub s3_lifecycle_interval: Duration,
     /// Megabytes of decoded table columns Athena keeps between queries (0 turns the cache off).
     /// Entries are keyed by each object's ETag, so a changed object is always read again.
     #[arg(long, env = "FIRELOCAL_ATHENA_SCAN_CACHE_MB", default_value_t = 512)]
@@ -79,7 +83,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new(), record: None, snapshot: None }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, s3_lifecycle_interval: Duration::from_secs(60), athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new(), record: None, snapshot: None }
     }
 }
 

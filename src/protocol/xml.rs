@@ -28,6 +28,21 @@ impl XmlWriter {
         self
     }
 
+    /// Opens `<name a="v" ...>` (attribute values escaped).
+    pub fn open_attrs(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        self.out.push('<');
+        self.out.push_str(name);
+        for (a, v) in attrs {
+            self.out.push(' ');
+            self.out.push_str(a);
+            self.out.push_str("=\"");
+            self.out.push_str(&quick_xml::escape::escape(*v));
+            self.out.push('"');
+        }
+        self.out.push('>');
+        self
+    }
+
     /// Opens `<name xmlns="ns">`.
     pub fn open_ns(&mut self, name: &str, ns: &str) -> &mut Self {
         self.start_ns(name, ns, ">")
@@ -108,10 +123,49 @@ impl Element {
     }
 }
 
-/// Parses a document into its root element (namespaces are dropped; names are local).
+impl Element {
+    /// An element with text.
+    pub fn leaf(name: &str, text: impl Into<String>) -> Element {
+        Element { name: name.to_string(), text: text.into(), children: Vec::new() }
+    }
+
+    /// An element with children.
+    pub fn node(name: &str, children: Vec<Element>) -> Element {
+        Element { name: name.to_string(), text: String::new(), children }
+    }
+
+    /// The element as a document, with `ns` as the root's namespace.
+    pub fn to_document(&self, ns: &str) -> String {
+        fn write(w: &mut XmlWriter, el: &Element) {
+            if el.children.is_empty() {
+                w.elem(&el.name, &el.text);
+            } else {
+                w.open(&el.name);
+                for c in &el.children {
+                    write(w, c);
+                }
+                w.close(&el.name);
+            }
+        }
+        let mut w = XmlWriter::new();
+        if self.children.is_empty() && self.text.is_empty() {
+            w.empty_ns(&self.name, ns);
+        } else {
+            w.open_ns(&self.name, ns);
+            for c in &self.children {
+                write(&mut w, c);
+            }
+            w.close(&self.name);
+        }
+        w.finish()
+    }
+}
+
+/// Parses a document into its root element (namespaces are dropped; names are local). A leaf
+/// keeps its text exactly (S3 keys may start or end with spaces, and `a &amp; b` stays whole);
+/// the whitespace between child elements is dropped.
 pub fn parse(input: &[u8]) -> Result<Element, String> {
     let mut reader = quick_xml::Reader::from_reader(input);
-    reader.config_mut().trim_text(true);
     let mut stack: Vec<Element> = Vec::new();
     let mut buf = Vec::new();
     loop {
@@ -158,7 +212,10 @@ pub fn parse(input: &[u8]) -> Result<Element, String> {
                 }
             }
             Ok(Event::End(_)) => {
-                let el = stack.pop().ok_or("unbalanced end tag")?;
+                let mut el = stack.pop().ok_or("unbalanced end tag")?;
+                if !el.children.is_empty() && el.text.trim().is_empty() {
+                    el.text.clear();
+                }
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => return Ok(el),

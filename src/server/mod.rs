@@ -118,6 +118,7 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        let lifecycle = tokio::spawn(crate::services::s3::lifecycle::run(self.state.services.s3.clone(), self.state.config.s3_lifecycle_interval));
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
@@ -147,6 +148,7 @@ impl Server {
             }
         }
         drop(self.listener);
+        lifecycle.abort();
         if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await.is_err() {
             tracing::warn!("connections still open after 5 s; closing them");
         }

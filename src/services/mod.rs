@@ -75,7 +75,7 @@ impl Services {
     /// (Firehose starts one task per stored delivery stream and replays its log).
     pub fn open(root: &std::sync::Arc<crate::state::Root>, opts: Options<'_>) -> Result<Services, String> {
         let store = s3::store::Store::open(root).map_err(|e| format!("S3 store: {e:?}"))?;
-        let s3 = Arc::new(s3::S3 { store, region: opts.region.to_string() });
+        let s3 = Arc::new(s3::S3::new(store, opts.region).map_err(|e| format!("S3 store: {e:?}"))?);
         let logs = Arc::new(logs::Logs::new(opts.region));
         let iam = Arc::new(iam::Iam::open(root).map_err(|e| format!("IAM store: {e:?}"))?);
         let enforcer = opts.enforce_iam.then(|| iam.clone());
@@ -83,6 +83,7 @@ impl Services {
         let sink: crate::engine::lambda::LogSink = Arc::new(move |lines| sink_logs.ingest(function_log_lines(&sink_logs, sink_iam.as_deref(), lines)));
         let lambda = Arc::new(lambda::Lambda::open(root, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
         lambda.set_endpoint(opts.endpoint.to_string());
+        connect_notifications(&s3, &lambda);
         let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone(), logs: Some(logs.clone()) };
         let firehose = firehose::Firehose::open(root, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(root, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
@@ -101,4 +102,25 @@ impl Services {
         self.firehose.shutdown().await;
         self.lambda.shutdown().await;
     }
+}
+
+/// S3 event notifications go to Lambda: destinations are checked against the function's
+/// resource policy and invoked asynchronously (weak references: Lambda holds S3 already).
+fn connect_notifications(s3: &Arc<s3::S3>, lambda: &Arc<lambda::Lambda>) {
+    let (checker, invoker) = (Arc::downgrade(lambda), Arc::downgrade(lambda));
+    s3.notifications.set_hooks(s3::notify::Hooks {
+        check: Arc::new(move |arn: &str, bucket: &str| match checker.upgrade() {
+            Some(l) => l.allows_invoke(arn, "s3.amazonaws.com", &format!("arn:aws:s3:::{bucket}")),
+            None => Err("Lambda is not running".into()),
+        }),
+        invoke: Arc::new(move |arn: &str, payload: bytes::Bytes| {
+            let (Some(l), Ok(rt)) = (invoker.upgrade(), tokio::runtime::Handle::try_current()) else { return };
+            let arn = arn.to_string();
+            rt.spawn(async move {
+                if let Err(e) = l.invoke(&arn, None, payload, lambda::ops::InvocationType::Event, None).await {
+                    tracing::warn!(function = %arn, error = ?e, "an S3 event notification could not invoke its function");
+                }
+            });
+        }),
+    });
 }

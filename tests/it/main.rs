@@ -9,6 +9,7 @@ mod firehose_transform;
 mod iam_enforcement;
 mod lambda;
 mod s3_buckets;
+mod s3_config;
 mod s3_listing;
 mod s3_multipart;
 mod s3_objects;

@@ -251,8 +251,7 @@ pub fn cast(x: Typed, ty: &SqlType, try_: bool) -> SqlResult<Typed> {
                 if strict { trimmed.strict_cast(DataType::Int64).cast(ty.to_polars()) } else { as_int.cast(ty.to_polars()) }
             } else if matches!(t, T::Boolean) {
                 let l = trimmed.str().to_lowercase();
-                let ok = when(l.clone().eq(lit("true"))).then(lit(true)).when(l.clone().eq(lit("false"))).then(lit(false)).otherwise(lit(Null {}).cast(DataType::Boolean));
-                if strict { ok } else { ok }
+                when(l.clone().eq(lit("true"))).then(lit(true)).when(l.clone().eq(lit("false"))).then(lit(false)).otherwise(lit(Null {}).cast(DataType::Boolean))
             } else if strict {
                 trimmed.strict_cast(target)
             } else {

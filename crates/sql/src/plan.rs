@@ -577,7 +577,7 @@ impl<'a> Planner<'a> {
                 if let SqlExpr::Identifier(id) = &it.expr {
                     let n = lower(id);
                     let hits: Vec<&(OutCol, Expr)> = outs.iter().filter(|(c, _)| c.name == n).collect();
-                    if hits.len() == 1 && items.iter().any(|(name, e, _)| name == &n && e.as_ref().is_none_or(|e| !matches!(e, SqlExpr::Identifier(x) if lower(x) == n) || true)) {
+                    if hits.len() == 1 && items.iter().any(|(name, _, _)| name == &n) {
                         sort_keys.push((col(hits[0].0.internal.as_str()), desc, nulls_last));
                         continue;
                     }

@@ -111,8 +111,13 @@ impl Api {
 
     /// A restXml call (S3). Returns the body.
     pub async fn s3(&self, method: Method, path: &str, query: &[(&str, &str)], body: Bytes) -> Result<Bytes, Failure> {
+        self.s3_with(method, path, query, &[], body).await
+    }
+
+    /// An S3 call with extra headers.
+    pub async fn s3_with(&self, method: Method, path: &str, query: &[(&str, &str)], headers: &[(&str, &str)], body: Bytes) -> Result<Bytes, Failure> {
         let q = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let req = self.request("s3", method, path, q, &[], body);
+        let req = self.request("s3", method, path, q, headers, body);
         self.send(req).await.map(|(_, b)| b)
     }
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod ops;
 pub mod resources;
+pub mod s3_bucket;
 pub mod template;
 pub mod wire;
 

@@ -138,8 +138,7 @@ pub async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Created, S
     let attrs = |pairs: Vec<(&str, Value)>| pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Map<String, Value>>();
     match ty {
         "AWS::S3::Bucket" => {
-            const LOCAL: &[&str] = &["BucketName", "Tags", "BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls"];
-            if let Some(k) = props.as_object().and_then(|o| o.keys().find(|k| !LOCAL.contains(&k.as_str()))) {
+            if let Some(k) = props.as_object().and_then(|o| o.keys().find(|k| k.as_str() != "BucketName" && !super::s3_bucket::PROPERTIES.contains(&k.as_str()))) {
                 return Err(format!("firelocal's S3 does not support the bucket property {k} yet"));
             }
             let name = s(props, "BucketName").unwrap_or_else(|| generated_name(ctx.stack_name, ctx.logical_id, 63, true));
@@ -148,7 +147,15 @@ pub async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Created, S
             } else {
                 bytes::Bytes::from(format!("<CreateBucketConfiguration><LocationConstraint>{region}</LocationConstraint></CreateBucketConfiguration>"))
             };
-            api.s3(Method::PUT, &format!("/{}", url_encode(&name)), &[], body).await.map_err(fail)?;
+            let mut headers = Vec::new();
+            if let Some(o) = props.pointer("/OwnershipControls/Rules/0/ObjectOwnership").and_then(Value::as_str) {
+                headers.push(("x-amz-object-ownership", o));
+            }
+            api.s3_with(Method::PUT, &format!("/{}", url_encode(&name)), &[], &headers, body).await.map_err(fail)?;
+            if let Err(e) = super::s3_bucket::apply(api, &name, &Value::Null, props).await {
+                let _ = api.s3(Method::DELETE, &format!("/{}", url_encode(&name)), &[], bytes::Bytes::new()).await;
+                return Err(e);
+            }
             Ok(Created {
                 attrs: attrs(vec![
                     ("Arn", json!(format!("arn:aws:s3:::{name}"))),
@@ -373,12 +380,13 @@ pub async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Value, new
     let mut out = current.clone();
     match ty {
         "AWS::S3::Bucket" | "AWS::S3::BucketPolicy" => {
-            if let Some(k) = new.as_object().and_then(|o| o.keys().find(|k| !matches!(k.as_str(), "BucketName" | "Tags" | "BucketEncryption" | "PublicAccessBlockConfiguration" | "OwnershipControls" | "Bucket"))) {
-                return Err(format!("firelocal's S3 does not support the bucket property {k} yet"));
-            }
             if ty == "AWS::S3::BucketPolicy" {
                 return create(ctx, ty, new).await;
             }
+            if let Some(k) = new.as_object().and_then(|o| o.keys().find(|k| k.as_str() != "BucketName" && !super::s3_bucket::PROPERTIES.contains(&k.as_str()))) {
+                return Err(format!("firelocal's S3 does not support the bucket property {k} yet"));
+            }
+            super::s3_bucket::apply(api, id, old, new).await?;
         }
         "AWS::IAM::Role" => {
             if old.get("AssumeRolePolicyDocument") != new.get("AssumeRolePolicyDocument") {

@@ -790,6 +790,25 @@ impl Lambda {
         Ok(())
     }
 
+    /// Whether the function's resource policy lets `service` (`s3.amazonaws.com`) invoke it for
+    /// `source_arn`: what S3 checks before it accepts a notification destination. `Err` says why
+    /// not.
+    pub fn allows_invoke(&self, name_or_arn: &str, service: &str, source_arn: &str) -> Result<(), String> {
+        let f = self.resolve(name_or_arn, None, false).map_err(|_| format!("the function {name_or_arn} does not exist"))?;
+        let glob = |pattern: &str, value: &str| {
+            let re = format!("^{}$", regex::escape(pattern).replace("\\*", ".*").replace("\\?", "."));
+            regex::Regex::new(&re).is_ok_and(|r| r.is_match(value))
+        };
+        let allows = f.policy.iter().any(|s| {
+            let principal = &s["Principal"];
+            let who = principal["Service"].as_str() == Some(service) || principal.as_str() == Some("*") || principal["AWS"].as_str() == Some("*");
+            let action = s["Action"].as_str().is_some_and(|a| a == "lambda:InvokeFunction" || a == "lambda:*");
+            let source = s["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().or(s["Condition"]["ArnEquals"]["AWS:SourceArn"].as_str());
+            who && action && source.is_none_or(|p| glob(p, source_arn))
+        });
+        if allows { Ok(()) } else { Err(format!("Not authorized to invoke function [{}]: its resource policy does not allow {service} for {source_arn} (add a permission with lambda add-permission)", f.arn)) }
+    }
+
     /// GetPolicy.
     pub fn get_policy(&self, name: &str) -> LambdaResult<Value> {
         let f = self.function(name, None)?;

@@ -11,6 +11,17 @@ pub enum S3Error {
     NoSuchKey(String),
     NoSuchUpload(String),
     NoSuchBucketPolicy(String),
+    /// A bucket configuration that is not set: S3's code and message for it, and the bucket.
+    NoSuchConfiguration { code: &'static str, message: &'static str, bucket: String },
+    InvalidTag(String),
+    AccessControlListNotSupported,
+    InvalidBucketAclWithObjectOwnership,
+    /// A CORS preflight or request the bucket's rules do not allow (403 AccessForbidden).
+    CorsForbidden { message: &'static str, method: String, resource: &'static str },
+    /// A preflight without `Origin` or `Access-Control-Request-Method`.
+    CorsBadRequest,
+    /// Notification destinations S3 could not validate: (function ARN, why).
+    DestinationValidation(Vec<(String, String)>),
     MalformedPolicy(String),
     BucketAlreadyOwnedByYou(String),
     BucketNotEmpty(String),
@@ -20,6 +31,7 @@ pub enum S3Error {
     InvalidRange { requested: String, size: u64 },
     InvalidPart(String),
     InvalidPartOrder,
+    InvalidPartNumber,
     EntityTooSmall,
     EntityTooLarge,
     KeyTooLong,
@@ -60,6 +72,25 @@ impl S3Error {
             .with("UploadId", id),
             NoSuchBucketPolicy(b) => AwsError::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", b),
             MalformedPolicy(m) => AwsError::new(bad, "MalformedPolicy", m.clone()),
+            NoSuchConfiguration { code, message, bucket } => AwsError::new(StatusCode::NOT_FOUND, code, *message).with("BucketName", bucket),
+            InvalidTag(m) => AwsError::new(bad, "InvalidTag", m.clone()),
+            AccessControlListNotSupported => AwsError::new(bad, "AccessControlListNotSupported", "The bucket does not allow ACLs"),
+            InvalidBucketAclWithObjectOwnership => AwsError::new(
+                bad,
+                "InvalidBucketAclWithObjectOwnership",
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+            ),
+            CorsForbidden { message, method, resource } => {
+                AwsError::new(StatusCode::FORBIDDEN, "AccessForbidden", *message).with("Method", method).with("ResourceType", *resource)
+            }
+            CorsBadRequest => AwsError::new(bad, "BadRequest", "Insufficient information. Origin request header needed."),
+            DestinationValidation(failures) => {
+                let detail: Vec<String> = failures.iter().map(|(arn, why)| format!("{arn}: {why}")).collect();
+                let (arn, why) = failures.first().cloned().unwrap_or_default();
+                AwsError::new(bad, "InvalidArgument", format!("Unable to validate the following destination configurations ({})", detail.join("; ")))
+                    .with("ArgumentName1", arn)
+                    .with("ArgumentValue1", why)
+            }
             BucketAlreadyOwnedByYou(b) => AwsError::new(
                 StatusCode::CONFLICT,
                 "BucketAlreadyOwnedByYou",
@@ -77,6 +108,7 @@ impl S3Error {
                     .with("ActualObjectSize", size.to_string())
             }
             InvalidPart(m) => AwsError::new(bad, "InvalidPart", m.clone()),
+            InvalidPartNumber => AwsError::new(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidPartNumber", "The requested partnumber is not satisfiable"),
             InvalidPartOrder => AwsError::new(bad, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number."),
             EntityTooSmall => AwsError::new(bad, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size."),
             EntityTooLarge => AwsError::new(bad, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."),

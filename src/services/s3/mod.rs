@@ -1,8 +1,13 @@
 //! S3 (restXml): buckets, objects, listings, multipart uploads, checksums and conditional
-//! requests. `wire` parses and renders, `ops` decides, `store` keeps, `error` maps to AWS.
+//! requests, bucket configurations (`config`: CORS, tagging, encryption...) and lifecycle
+//! expiration (`lifecycle`). `wire` parses and renders, `ops` decides, `store` keeps, `error`
+//! maps to AWS.
 
 pub mod checksum;
+pub mod config;
 pub mod error;
+pub mod lifecycle;
+pub mod notify;
 pub mod ops;
 pub mod store;
 pub mod wire;

@@ -37,10 +37,33 @@ pub const MAX_PART_NUMBER: u32 = 10_000;
 pub const MAX_DELETE_KEYS: usize = 1000;
 pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
-/// The S3 service: its store and the region it runs in.
+/// The S3 service: its store, the region it runs in, and its event notifications.
 pub struct S3 {
     pub store: Store,
     pub region: String,
+    pub notifications: super::notify::Notifications,
+}
+
+impl S3 {
+    /// Opens S3 on its store.
+    pub fn new(store: Store, region: &str) -> S3Result<S3> {
+        let notifications = super::notify::Notifications::load(&store)?;
+        Ok(S3 { store, region: region.to_string(), notifications })
+    }
+
+    /// Tells the bucket's notification destinations that `event` happened to this object.
+    pub fn notify(&self, name: &'static str, bucket: &str, key: &str, obj: Option<&ObjectRow>) {
+        let event = super::notify::Event { name, bucket, key, size: obj.map(|o| o.size), etag: obj.map(|o| o.etag.as_str()) };
+        self.notifications.emit(&self.region, event);
+    }
+
+    /// Deletes an object and, if there was one, sends `event` (`ObjectRemoved:Delete`...).
+    pub fn delete_object(&self, bucket: &str, key: &str, event: &'static str) -> S3Result<()> {
+        if self.store.delete_object(bucket, key)? {
+            self.notify(event, bucket, key, None);
+        }
+        Ok(())
+    }
 }
 
 /// Validates a bucket name by S3's rules for new buckets.
@@ -263,10 +286,71 @@ pub fn put_bucket_policy(s3: &S3, bucket: &str, body: &[u8]) -> S3Result<()> {
     s3.store.set_bucket_policy(bucket, Some(&String::from_utf8_lossy(body)))
 }
 
+/// The canned ACLs S3 accepts in `x-amz-acl`.
+pub const CANNED_ACLS: &[&str] =
+    &["private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control", "log-delivery-write"];
+
+/// Whether an ACL request (a canned ACL, or `None` for grants or an ACL document) only gives
+/// the owner full control, the one kind S3 accepts while ACLs are disabled.
+fn owner_only(acl: Option<&str>) -> bool {
+    matches!(acl, Some("private" | "bucket-owner-full-control"))
+}
+
+/// Checks a canned ACL name.
+pub fn check_canned_acl(acl: &str) -> S3Result<()> {
+    if CANNED_ACLS.contains(&acl) { Ok(()) } else { Err(S3Error::InvalidArgument(format!("Invalid canned ACL: {acl}"))) }
+}
+
+/// Whether the bucket's ownership controls disable ACLs (`BucketOwnerEnforced`, the default).
+pub fn acls_disabled(s3: &S3, bucket: &str) -> S3Result<bool> {
+    Ok(s3.store.config(bucket, "ownershipControls")?.is_some_and(|d| d.contains("BucketOwnerEnforced")))
+}
+
+/// PutBucketAcl / PutObjectAcl / `x-amz-acl` on a write: `acl` is the canned ACL, `None` for
+/// explicit grants. Refused as S3 refuses it while the bucket's ACLs are disabled.
+pub fn check_acl_write(s3: &S3, bucket: &str, acl: Option<&str>) -> S3Result<()> {
+    if let Some(a) = acl {
+        check_canned_acl(a)?;
+    }
+    if !owner_only(acl) && acls_disabled(s3, bucket)? {
+        return Err(S3Error::AccessControlListNotSupported);
+    }
+    Ok(())
+}
+
+/// CreateBucket's optional settings: `x-amz-object-ownership` and an ACL (`Some(None)` for
+/// explicit grants).
+#[derive(Debug, Default)]
+pub struct BucketSettings<'a> {
+    pub ownership: Option<&'a str>,
+    pub acl: Option<Option<&'a str>>,
+}
+
 /// CreateBucket: `constraint` is the LocationConstraint from the body, `signing_region` the
-/// region the request was signed for.
-pub fn create_bucket(s3: &S3, bucket: &str, constraint: Option<&str>, signing_region: &str) -> S3Result<BucketRow> {
+/// region the request was signed for. A new bucket starts with S3's defaults: public access
+/// blocked and ACLs disabled (`BucketOwnerEnforced`) unless `x-amz-object-ownership` says
+/// otherwise.
+pub fn create_bucket(s3: &S3, bucket: &str, constraint: Option<&str>, signing_region: &str, settings: BucketSettings<'_>) -> S3Result<BucketRow> {
     validate_bucket_name(bucket)?;
+    let ownership = settings.ownership.unwrap_or("BucketOwnerEnforced");
+    if !["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"].contains(&ownership) {
+        return Err(S3Error::InvalidArgument(format!("Invalid x-amz-object-ownership header: {ownership}")));
+    }
+    if let Some(acl) = settings.acl {
+        if let Some(a) = acl {
+            check_canned_acl(a)?;
+        }
+        if ownership == "BucketOwnerEnforced" && !owner_only(acl) {
+            return Err(S3Error::InvalidBucketAclWithObjectOwnership);
+        }
+    }
+    let mut configs: Vec<(&str, String)> = Vec::new();
+    for k in super::config::KINDS {
+        if let Some(doc) = k.initial {
+            let doc = if k.sub == "ownershipControls" { doc.replace("BucketOwnerEnforced", ownership) } else { doc.to_string() };
+            configs.push((k.sub, super::config::render(&crate::protocol::xml::parse(doc.as_bytes()).map_err(S3Error::Internal)?)));
+        }
+    }
     let region = match constraint.filter(|c| !c.is_empty()) {
         Some("us-east-1") => return Err(S3Error::InvalidLocationConstraint("us-east-1".into())),
         Some("EU") => "eu-west-1".to_string(),
@@ -284,7 +368,7 @@ pub fn create_bucket(s3: &S3, bucket: &str, constraint: Option<&str>, signing_re
         None => "us-east-1".to_string(),
     };
     let now = now_seconds();
-    match s3.store.create_bucket(bucket, &region, now) {
+    match s3.store.create_bucket(bucket, &region, now, &configs) {
         // "For legacy compatibility, if you re-create an existing bucket that you already own in
         // the North Virginia Region, Amazon S3 returns 200 OK."
         Err(S3Error::BucketAlreadyOwnedByYou(_)) if region == "us-east-1" => {
@@ -312,6 +396,8 @@ pub struct PutObjectInput {
     /// Conditional write: `If-None-Match: *` or `If-Match: <etag>`.
     pub if_none_match: Option<String>,
     pub if_match: Option<String>,
+    /// The notification event this write is (`ObjectCreated:Post`); `None` is a PUT.
+    pub event: Option<&'static str>,
 }
 
 /// Checks the user metadata size limit.
@@ -349,7 +435,9 @@ pub fn put_object(s3: &S3, input: PutObjectInput) -> S3Result<ObjectRow> {
     if result.is_err() {
         s3.store.drop_data(&data);
     }
-    result.map(|_| row)
+    result?;
+    s3.notify(input.event.unwrap_or("ObjectCreated:Put"), &input.bucket, &row.key, Some(&row));
+    Ok(row)
 }
 
 /// S3's conditional writes: `If-None-Match: *` fails if the key exists; `If-Match` needs a match.
@@ -394,6 +482,15 @@ pub fn get_object(
     Ok((obj, range))
 }
 
+/// The byte range of part `n` (1-based) of an object, as `(start, len)`, and the part count; a
+/// simple object is one part.
+pub fn part_range(obj: &ObjectRow, n: u32) -> S3Result<((u64, u64), usize)> {
+    let sizes: Vec<u64> = if obj.meta.parts.is_empty() { vec![obj.size] } else { obj.meta.parts.iter().map(|p| p.0).collect() };
+    let i = (n as usize).checked_sub(1).filter(|i| *i < sizes.len()).ok_or(S3Error::InvalidPartNumber)?;
+    let start: u64 = sizes[..i].iter().sum();
+    Ok(((start, sizes[i]), sizes.len()))
+}
+
 /// DeleteObjects' per-key outcome.
 pub struct DeleteOutcome {
     pub key: String,
@@ -409,7 +506,7 @@ pub fn delete_objects(s3: &S3, bucket: &str, keys: Vec<String>) -> S3Result<Vec<
     Ok(keys
         .into_iter()
         .map(|key| {
-            let error = s3.store.delete_object(bucket, &key).err();
+            let error = s3.delete_object(bucket, &key, "ObjectRemoved:Delete").err();
             DeleteOutcome { key, error }
         })
         .collect())
@@ -429,6 +526,8 @@ pub struct CopyObjectInput {
     pub checksum_algorithm: Option<Algorithm>,
     /// `x-amz-storage-class` of the copy (`Some(None)` is STANDARD); `None` keeps the source's.
     pub storage_class: Option<Option<String>>,
+    /// The copy's tags with `x-amz-tagging-directive: REPLACE`; `None` keeps the source's.
+    pub tags: Option<Vec<(String, String)>>,
 }
 
 /// CopyObject: copies bytes and (by default) metadata.
@@ -461,6 +560,9 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
         Some(c) => c,
         None => src.meta.storage_class.clone(),
     };
+    meta.tags = input.tags.unwrap_or_else(|| src.meta.tags.clone());
+    // A copy is one part, whatever the source was.
+    meta.parts = Vec::new();
     let etag = if src.parts_count.is_some() { checksum::md5_hex(&bytes) } else { src.etag.clone() };
     let data = s3.store.write_data(bytes)?;
     let row = ObjectRow {
@@ -477,7 +579,9 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
     if result.is_err() {
         s3.store.drop_data(&data);
     }
-    result.map(|_| row)
+    result?;
+    s3.notify("ObjectCreated:Copy", &input.bucket, &row.key, Some(&row));
+    Ok(row)
 }
 
 // ---------------------------------------------------------------- listing
@@ -760,7 +864,7 @@ pub fn complete_multipart_upload(
         size,
         etag: checksum::multipart_etag(&chosen.iter().map(|p| p.etag.clone()).collect::<Vec<_>>()),
         last_modified: now_seconds(),
-        meta: upload.meta.clone(),
+        meta: ObjectMeta { parts: chosen.iter().map(|p| (p.size, p.checksum.clone())).collect(), ..upload.meta.clone() },
         checksum,
         parts_count: Some(chosen.len() as u32),
         data: data.clone(),
@@ -772,6 +876,7 @@ pub fn complete_multipart_upload(
     for d in s3.store.remove_upload(upload_id)? {
         s3.store.drop_data(&d);
     }
+    s3.notify("ObjectCreated:CompleteMultipartUpload", bucket, key, Some(&row));
     Ok(row)
 }
 

@@ -28,6 +28,16 @@ pub struct ObjectMeta {
     /// The storage class when not STANDARD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// The object's tags (`x-amz-tagging`, PutObjectTagging), in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+    /// Server-side encryption asked for (`aws:kms`, `aws:kms:dsse`) and its key; none is SSE-S3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse: Option<(String, Option<String>)>,
+    /// A multipart object's parts in order: size and checksum (for `partNumber` reads and
+    /// GetObjectAttributes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<(u64, Option<String>)>,
 }
 
 /// Whether an object's checksum covers the whole object or is a checksum of part checksums.
@@ -126,6 +136,7 @@ pub struct Store {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS s3_buckets (name TEXT PRIMARY KEY, region TEXT NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS s3_bucket_policies (bucket TEXT PRIMARY KEY, policy TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS s3_bucket_configs (bucket TEXT NOT NULL, kind TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (bucket, kind));
 CREATE TABLE IF NOT EXISTS s3_objects (
   bucket TEXT NOT NULL, key BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
   last_modified INTEGER NOT NULL, meta TEXT NOT NULL, checksum TEXT, parts_count INTEGER,
@@ -261,16 +272,63 @@ impl Store {
 
     // --- buckets ---
 
-    /// Creates a bucket; `BucketAlreadyOwnedByYou` when it exists.
-    pub fn create_bucket(&self, name: &str, region: &str, now: i64) -> S3Result<()> {
-        let db = self.db.lock();
-        let n = db.execute(
+    /// Creates a bucket with its initial configurations; `BucketAlreadyOwnedByYou` when it
+    /// exists.
+    pub fn create_bucket(&self, name: &str, region: &str, now: i64, configs: &[(&str, String)]) -> S3Result<()> {
+        let mut db = self.db.lock();
+        let tx = db.transaction()?;
+        let n = tx.execute(
             "INSERT OR IGNORE INTO s3_buckets (name, region, created) VALUES (?1, ?2, ?3)",
             params![name, region, now],
         )?;
         if n == 0 {
             return Err(S3Error::BucketAlreadyOwnedByYou(name.to_string()));
         }
+        for (kind, doc) in configs {
+            tx.execute("INSERT OR REPLACE INTO s3_bucket_configs (bucket, kind, doc) VALUES (?1, ?2, ?3)", params![name, kind, doc])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A bucket's stored configuration document of this kind (`cors`...), if set.
+    pub fn config(&self, bucket: &str, kind: &str) -> S3Result<Option<String>> {
+        let db = self.db.lock();
+        Self::bucket_in(&db, bucket)?;
+        Ok(db.prepare_cached("SELECT doc FROM s3_bucket_configs WHERE bucket = ?1 AND kind = ?2")?.query_row([bucket, kind], |r| r.get(0)).optional()?)
+    }
+
+    /// Sets (`Some`) or removes (`None`) a bucket's configuration of this kind.
+    pub fn set_config(&self, bucket: &str, kind: &str, doc: Option<&str>) -> S3Result<()> {
+        let db = self.db.lock();
+        Self::bucket_in(&db, bucket)?;
+        match doc {
+            Some(d) => db.execute("INSERT OR REPLACE INTO s3_bucket_configs (bucket, kind, doc) VALUES (?1, ?2, ?3)", params![bucket, kind, d])?,
+            None => db.execute("DELETE FROM s3_bucket_configs WHERE bucket = ?1 AND kind = ?2", [bucket, kind])?,
+        };
+        Ok(())
+    }
+
+    /// Every bucket that has a configuration of this kind, with the document.
+    pub fn configs(&self, kind: &str) -> S3Result<Vec<(String, String)>> {
+        let db = self.db.lock();
+        let mut st = db.prepare_cached("SELECT bucket, doc FROM s3_bucket_configs WHERE kind = ?1 ORDER BY bucket")?;
+        let rows = st.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces an existing object's tags (`NoSuchKey` if it is gone).
+    pub fn set_object_tags(&self, bucket: &str, key: &str, tags: Vec<(String, String)>) -> S3Result<()> {
+        let db = self.db.lock();
+        let meta: Option<String> =
+            db.prepare_cached("SELECT meta FROM s3_objects WHERE bucket = ?1 AND key = ?2")?.query_row(params![bucket, key.as_bytes()], |r| r.get(0)).optional()?;
+        let Some(meta) = meta else {
+            Self::bucket_in(&db, bucket)?;
+            return Err(S3Error::NoSuchKey(key.to_string()));
+        };
+        let mut meta: ObjectMeta = serde_json::from_str(&meta).map_err(|e| S3Error::Internal(format!("stored metadata: {e}")))?;
+        meta.tags = tags;
+        db.prepare_cached("UPDATE s3_objects SET meta = ?3 WHERE bucket = ?1 AND key = ?2")?.execute(params![bucket, key.as_bytes(), to_json(&meta)])?;
         Ok(())
     }
 
@@ -334,6 +392,7 @@ impl Store {
             tx.execute("DELETE FROM s3_uploads WHERE bucket = ?1", [name])?;
             tx.execute("DELETE FROM s3_buckets WHERE name = ?1", [name])?;
             tx.execute("DELETE FROM s3_bucket_policies WHERE bucket = ?1", [name])?;
+            tx.execute("DELETE FROM s3_bucket_configs WHERE bucket = ?1", [name])?;
             tx.commit()?;
             files
         };
@@ -405,7 +464,8 @@ impl Store {
     }
 
     /// Deletes an object; deleting a missing key succeeds, as on S3. `NoSuchBucket` still applies.
-    pub fn delete_object(&self, bucket: &str, key: &str) -> S3Result<()> {
+    /// Whether there was an object.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> S3Result<bool> {
         let old = {
             let db = self.db.lock();
             Self::bucket_in(&db, bucket)?;
@@ -413,12 +473,13 @@ impl Store {
                 .prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2 RETURNING file")?
                 .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?,)))
                 .optional()?;
-            old.and_then(|(f,)| f)
+            old
         };
-        if let Some(f) = old {
+        let existed = old.is_some();
+        if let Some((Some(f),)) = old {
             self.drop_data(&Data::File(f));
         }
-        Ok(())
+        Ok(existed)
     }
 
     /// Up to `limit` objects with keys greater than `after` (bytes) that start with `prefix`,
@@ -619,7 +680,7 @@ mod tests {
     fn listing_is_in_utf8_byte_order_and_prefix_bounded() -> S3Result<()> {
         let dir = tempfile::tempdir()?;
         let s = Store::open(&crate::state::Root::new(dir.path(), false))?;
-        s.create_bucket("b", "us-east-1", 0)?;
+        s.create_bucket("b", "us-east-1", 0, &[])?;
         for k in ["a", "é", "z", "A", "a/b", "ab", "\u{10FFFF}"] {
             s.put_object("b", &row(k, Data::Inline(Bytes::new())), |_| Ok(()))?;
         }
@@ -634,7 +695,7 @@ mod tests {
     fn large_data_goes_to_files_named_by_id_inside_the_blob_dir() -> S3Result<()> {
         let dir = tempfile::tempdir()?;
         let s = Store::open(&crate::state::Root::new(dir.path(), true))?;
-        s.create_bucket("b", "us-east-1", 0)?;
+        s.create_bucket("b", "us-east-1", 0, &[])?;
         let big = Bytes::from(vec![7u8; INLINE_MAX + 1]);
         let data = s.write_data(big.clone())?;
         let Data::File(id) = &data else { panic!("expected a file") };

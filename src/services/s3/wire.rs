@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 
 use super::checksum::{self, Algorithm};
+use super::config::{self, Unset};
 use super::error::{S3Error, S3Result};
 use super::ops::{self, ByteRange, CompletedPart, Conditions, Integrity, ListEntry, ListInput, S3};
 use super::store::{ChecksumType, ObjectMeta, ObjectRow};
@@ -22,10 +23,8 @@ const OWNER_NAME: &str = "webfile";
 /// Sub-resources firelocal's S3 does not implement yet: a request naming one gets a clear
 /// `NotImplemented` instead of being mistaken for a plain bucket or object operation.
 const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
-    "accelerate", "acl", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
-    "legal-hold", "lifecycle", "logging", "metadataTable", "metrics", "notification", "object-lock",
-    "ownershipControls", "policyStatus", "publicAccessBlock", "replication", "requestPayment",
-    "restore", "retention", "select", "tagging", "torrent", "versioning", "versions", "website", "renameObject",
+    "analytics", "intelligent-tiering", "inventory", "legal-hold", "metadataTable", "metrics",
+    "object-lock", "policyStatus", "replication", "restore", "retention", "select", "torrent", "renameObject",
 ];
 
 /// Where a request points: the bucket and key from virtual-hosted or path-style addressing.
@@ -84,14 +83,209 @@ fn owner(w: &mut XmlWriter, tag: &str) {
 pub fn handle(s3: &S3, req: &AwsRequest) -> (HttpResponse, &'static str) {
     let addr = address(req);
     let (op, result) = dispatch(s3, req, &addr);
-    let resp = result.unwrap_or_else(|e| {
+    let mut resp = result.unwrap_or_else(|e| {
         let head = req.method == Method::HEAD;
         match e {
             S3Error::NotModified => not_modified(s3, &addr),
             e => e.to_aws().render(crate::protocol::Protocol::RestXml, &req.request_id, head),
         }
     });
+    // A browser's request: the bucket's CORS rules decide which Access-Control-* headers it gets.
+    if op != "PreflightRequest"
+        && let (Some(origin), Some(bucket)) = (req.header("origin"), &addr.bucket)
+        && let Some(rule) = cors_rule(s3, bucket, origin, req.method.as_str(), &[])
+    {
+        for (n, v) in rule.response_headers(origin, None) {
+            if let Ok(v) = http::HeaderValue::from_str(&v) {
+                resp.headers_mut().insert(n, v);
+            }
+        }
+    }
     (resp, op)
+}
+
+/// The first of the bucket's CORS rules that allows this origin, method and request headers.
+fn cors_rule(s3: &S3, bucket: &str, origin: &str, method: &str, headers: &[&str]) -> Option<config::CorsRule> {
+    let doc = s3.store.config(bucket, "cors").ok().flatten()?;
+    let doc = xml::parse(doc.as_bytes()).ok()?;
+    config::cors_rules(&doc).into_iter().find(|r| r.allows(origin, method, headers))
+}
+
+/// `OPTIONS` on a bucket or object: a CORS preflight, answered from the bucket's rules.
+fn preflight(s3: &S3, req: &AwsRequest, addr: &Address) -> S3Result<HttpResponse> {
+    let bucket = addr.bucket.as_deref().unwrap_or_default();
+    let (Some(origin), Some(method)) = (req.header("origin"), req.header("access-control-request-method")) else {
+        return Err(S3Error::CorsBadRequest);
+    };
+    let resource = if addr.key.is_some() { "OBJECT" } else { "BUCKET" };
+    let forbidden = |message| S3Error::CorsForbidden { message, method: method.to_string(), resource };
+    if s3.store.config(bucket, "cors")?.is_none() {
+        return Err(forbidden("CORSResponse: CORS is not enabled for this bucket."));
+    }
+    let requested = req.header("access-control-request-headers");
+    let headers: Vec<&str> = requested.map(|h| h.split(',').map(str::trim).filter(|h| !h.is_empty()).collect()).unwrap_or_default();
+    let rule = cors_rule(s3, bucket, origin, method, &headers).ok_or_else(|| {
+        forbidden("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+    })?;
+    Ok(empty(StatusCode::OK, rule.response_headers(origin, requested)))
+}
+
+/// GetBucket<Config>: the stored document, S3's default, or S3's error for a missing one.
+fn get_config(s3: &S3, kind: &config::Kind, bucket: &str) -> S3Result<HttpResponse> {
+    let doc = match (s3.store.config(bucket, kind.sub)?, kind.unset) {
+        (Some(doc), _) => doc,
+        (None, Unset::Default(doc)) => config::render(&parse_xml_body(doc.as_bytes())?),
+        (None, Unset::Error(code, message)) => return Err(S3Error::NoSuchConfiguration { code, message, bucket: bucket.to_string() }),
+    };
+    Ok(response(StatusCode::OK, vec![("content-type", "application/xml".into())], Bytes::from(doc)))
+}
+
+/// PutBucket<Config>: checked as S3 checks it, then stored.
+fn put_config(s3: &S3, req: &AwsRequest, kind: &config::Kind, bucket: &str) -> S3Result<HttpResponse> {
+    let payload = payload(req)?;
+    integrity(req, &payload)?.verify(&payload.data)?;
+    let doc = parse_xml_body(&payload.data)?;
+    config::validate(kind, &doc)?;
+    s3.store.set_config(bucket, kind.sub, Some(&config::render(&doc)))?;
+    let status = if kind.sub == "tagging" { StatusCode::NO_CONTENT } else { StatusCode::OK };
+    Ok(empty(status, vec![]))
+}
+
+/// The ACL document S3 returns while only the owner has access.
+fn acl_xml() -> XmlWriter {
+    let mut w = XmlWriter::new();
+    w.open_ns("AccessControlPolicy", NS);
+    owner(&mut w, "Owner");
+    w.open("AccessControlList").open("Grant");
+    w.open_attrs("Grantee", &[("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"), ("xsi:type", "CanonicalUser")]);
+    w.elem("ID", OWNER_ID).elem("DisplayName", OWNER_NAME).close("Grantee");
+    w.elem("Permission", "FULL_CONTROL").close("Grant").close("AccessControlList").close("AccessControlPolicy");
+    w
+}
+
+/// PutBucketAcl / PutObjectAcl: a canned ACL header, grant headers, or an ACL document.
+fn put_acl(s3: &S3, req: &AwsRequest, bucket: &str, key: Option<&str>) -> S3Result<HttpResponse> {
+    let canned = req.header("x-amz-acl");
+    let grants = req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-"));
+    let body = payload(req)?.data;
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let doc = parse_xml_body(&body)?;
+        if doc.name != "AccessControlPolicy" {
+            return Err(S3Error::MalformedXml(format!("expected <AccessControlPolicy>, found <{}>", doc.name)));
+        }
+    }
+    let owner_only = canned.or((!grants && body.iter().all(u8::is_ascii_whitespace)).then_some("private"));
+    ops::check_acl_write(s3, bucket, owner_only)?;
+    match key {
+        Some(k) => {
+            let obj = s3.store.object(bucket, k)?;
+            s3.notify("ObjectAcl:Put", bucket, k, Some(&obj));
+        }
+        None => s3.store.bucket(bucket).map(|_| ())?,
+    }
+    Ok(empty(StatusCode::OK, vec![]))
+}
+
+/// GetObjectAttributes: the attributes `x-amz-object-attributes` names, the parts paged by
+/// `x-amz-max-parts` / `x-amz-part-number-marker`.
+fn get_object_attributes(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let wanted: Vec<String> = req.header("x-amz-object-attributes").unwrap_or_default().split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+    const KNOWN: &[&str] = &["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
+    if wanted.is_empty() {
+        return Err(S3Error::InvalidArgument("Invalid attribute name specified.".into()));
+    }
+    if let Some(a) = wanted.iter().find(|a| !KNOWN.contains(&a.as_str())) {
+        return Err(S3Error::InvalidArgument(format!("Invalid attribute name specified: {a}")));
+    }
+    let obj = s3.store.object(bucket, key)?;
+    let has = |a: &str| wanted.iter().any(|w| w == a);
+    let mut w = XmlWriter::new();
+    w.open_ns("GetObjectAttributesResponse", NS);
+    if has("ETag") {
+        w.elem("ETag", &obj.etag);
+    }
+    if has("Checksum") && let Some(c) = &obj.checksum {
+        w.open("Checksum").elem(c.algorithm.xml_name(), &c.value).elem("ChecksumType", c.kind.name()).close("Checksum");
+    }
+    if has("ObjectParts") && !obj.meta.parts.is_empty() {
+        let max = req.header("x-amz-max-parts").and_then(|m| m.trim().parse::<usize>().ok()).unwrap_or(1000).min(1000);
+        let marker = req.header("x-amz-part-number-marker").and_then(|m| m.trim().parse::<usize>().ok()).unwrap_or(0);
+        let shown: Vec<(usize, &(u64, Option<String>))> = obj.meta.parts.iter().enumerate().map(|(i, p)| (i + 1, p)).filter(|(n, _)| *n > marker).take(max).collect();
+        let truncated = shown.last().is_some_and(|(n, _)| *n < obj.meta.parts.len());
+        w.open("ObjectParts").elem("PartsCount", &obj.meta.parts.len().to_string()).elem("PartNumberMarker", &marker.to_string());
+        if let Some((n, _)) = shown.last() {
+            w.elem("NextPartNumberMarker", &n.to_string());
+        }
+        w.elem("MaxParts", &max.to_string()).elem("IsTruncated", if truncated { "true" } else { "false" });
+        let algorithm = obj.checksum.as_ref().filter(|c| c.kind == ChecksumType::Composite).map(|c| c.algorithm);
+        for (n, (size, checksum)) in shown {
+            w.open("Part").elem("PartNumber", &n.to_string()).elem("Size", &size.to_string());
+            if let (Some(a), Some(c)) = (algorithm, checksum) {
+                w.elem(a.xml_name(), c);
+            }
+            w.close("Part");
+        }
+        w.close("ObjectParts");
+    }
+    if has("StorageClass") {
+        w.elem("StorageClass", obj.meta.storage_class.as_deref().unwrap_or("STANDARD"));
+    }
+    if has("ObjectSize") {
+        w.elem("ObjectSize", &obj.size.to_string());
+    }
+    w.close("GetObjectAttributesResponse");
+    Ok(xml_response(StatusCode::OK, vec![("last-modified", http_date(obj.last_modified))], w))
+}
+
+/// GetBucketNotificationConfiguration: the stored destinations, or an empty configuration.
+fn get_notification(s3: &S3, bucket: &str) -> S3Result<HttpResponse> {
+    let doc = match s3.store.config(bucket, "notification")? {
+        Some(d) => d,
+        None => super::notify::render(&[]),
+    };
+    Ok(response(StatusCode::OK, vec![("content-type", "application/xml".into())], Bytes::from(doc)))
+}
+
+/// PutBucketNotificationConfiguration: Lambda destinations, checked (the function exists and
+/// lets S3 invoke it, unless `x-amz-skip-destination-validation`), stored and applied.
+fn put_notification(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
+    let payload = payload(req)?;
+    integrity(req, &payload)?.verify(&payload.data)?;
+    let targets = super::notify::parse(&parse_xml_body(&payload.data)?)?;
+    s3.store.bucket(bucket)?;
+    if !req.header("x-amz-skip-destination-validation").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        s3.notifications.check_destinations(bucket, &targets)?;
+    }
+    let doc = (!targets.is_empty()).then(|| super::notify::render(&targets));
+    s3.store.set_config(bucket, "notification", doc.as_deref())?;
+    s3.notifications.set(bucket, targets);
+    Ok(empty(StatusCode::OK, vec![]))
+}
+
+/// GetObjectTagging / PutObjectTagging / DeleteObjectTagging.
+fn object_tagging(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    match req.method {
+        Method::GET => {
+            let obj = s3.store.object(bucket, key)?;
+            Ok(response(StatusCode::OK, vec![("content-type", "application/xml".into())], Bytes::from(config::tagging_xml(&obj.meta.tags))))
+        }
+        Method::PUT => {
+            let payload = payload(req)?;
+            integrity(req, &payload)?.verify(&payload.data)?;
+            let doc = parse_xml_body(&payload.data)?;
+            if doc.name != "Tagging" {
+                return Err(S3Error::MalformedXml(format!("expected <Tagging>, found <{}>", doc.name)));
+            }
+            s3.store.set_object_tags(bucket, key, config::tags(&doc, 10)?)?;
+            s3.notify("ObjectTagging:Put", bucket, key, None);
+            Ok(empty(StatusCode::OK, vec![]))
+        }
+        _ => {
+            s3.store.set_object_tags(bucket, key, Vec::new())?;
+            s3.notify("ObjectTagging:Delete", bucket, key, None);
+            Ok(empty(StatusCode::NO_CONTENT, vec![]))
+        }
+    }
 }
 
 /// A 304 carries the object's ETag and Last-Modified, and no body.
@@ -126,9 +320,28 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
             Err(S3Error::NotImplemented(format!("{} ?{sub}", req.method)))
         }
         "ListBuckets" => list_buckets(s3, req),
+        "PreflightRequest" => preflight(s3, req, addr),
+        "GetBucketAcl" => s3.store.bucket(bucket).map(|_| xml_response(StatusCode::OK, vec![], acl_xml())),
+        "GetObjectAcl" => s3.store.object(bucket, key).map(|_| xml_response(StatusCode::OK, vec![], acl_xml())),
+        "PutBucketAcl" => put_acl(s3, req, bucket, None),
+        "PutObjectAcl" => put_acl(s3, req, bucket, Some(key)),
+        "GetObjectTagging" | "PutObjectTagging" | "DeleteObjectTagging" => object_tagging(s3, req, bucket, key),
+        "ListObjectVersions" => list_object_versions(s3, req, bucket),
+        "GetObjectAttributes" => get_object_attributes(s3, req, bucket, key),
+        op if config::KINDS.iter().any(|k| k.ops.contains(&Some(op))) => {
+            match config::kind_of(|q| req.has_query(q)) {
+                Some(kind) if req.method == Method::GET => get_config(s3, kind, bucket),
+                Some(kind) if req.method == Method::PUT => put_config(s3, req, kind, bucket),
+                Some(kind) => s3.store.set_config(bucket, kind.sub, None).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+                None => Err(S3Error::MethodNotAllowed(req.method.to_string())),
+            }
+        }
         "CreateBucket" => create_bucket(s3, req, bucket),
         "HeadBucket" => head_bucket(s3, bucket),
-        "DeleteBucket" => s3.store.delete_bucket(bucket).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        "DeleteBucket" => s3.store.delete_bucket(bucket).map(|_| {
+            s3.notifications.set(bucket, Vec::new());
+            empty(StatusCode::NO_CONTENT, vec![])
+        }),
         "GetBucketLocation" => get_bucket_location(s3, bucket),
         "PutBucketPolicy" => payload(req).and_then(|p| ops::put_bucket_policy(s3, bucket, &p.data)).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
         "GetBucketPolicy" => s3.store.bucket_policy(bucket).and_then(|p| p.ok_or_else(|| S3Error::NoSuchBucketPolicy(bucket.to_string()))).map(|p| response(StatusCode::OK, vec![("content-type", "application/json".into())], Bytes::from(p))),
@@ -147,7 +360,9 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
         "AbortMultipartUpload" => {
             ops::abort_multipart_upload(s3, bucket, key, req.query_param("uploadId").unwrap_or_default()).map(|_| empty(StatusCode::NO_CONTENT, vec![]))
         }
-        "DeleteObject" => s3.store.delete_object(bucket, key).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        "DeleteObject" => s3.delete_object(bucket, key, "ObjectRemoved:Delete").map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        "GetBucketNotificationConfiguration" => get_notification(s3, bucket),
+        "PutBucketNotificationConfiguration" => put_notification(s3, req, bucket),
         "CreateMultipartUpload" => create_multipart_upload(s3, req, bucket, key),
         "CompleteMultipartUpload" => complete_multipart_upload(s3, req, bucket, key),
         _ => Err(S3Error::MethodNotAllowed(req.method.to_string())),
@@ -165,8 +380,25 @@ fn operation(req: &AwsRequest, addr: &Address) -> &'static str {
     if addr.bucket.is_none() {
         return if *m == Method::GET { "ListBuckets" } else { "Unknown" };
     }
+    if *m == Method::OPTIONS {
+        return "PreflightRequest";
+    }
     if addr.key.is_none() {
+        if let Some(kind) = config::kind_of(|q| req.has_query(q)) {
+            let i = match *m {
+                Method::GET => 0,
+                Method::PUT => 1,
+                Method::DELETE => 2,
+                _ => return "Unknown",
+            };
+            return kind.ops[i].unwrap_or("Unknown");
+        }
         return match *m {
+            Method::GET if req.has_query("notification") => "GetBucketNotificationConfiguration",
+            Method::PUT if req.has_query("notification") => "PutBucketNotificationConfiguration",
+            Method::GET if req.has_query("acl") => "GetBucketAcl",
+            Method::PUT if req.has_query("acl") => "PutBucketAcl",
+            Method::GET if req.has_query("versions") => "ListObjectVersions",
             Method::PUT if req.has_query("policy") => "PutBucketPolicy",
             Method::GET if req.has_query("policy") => "GetBucketPolicy",
             Method::DELETE if req.has_query("policy") => "DeleteBucketPolicy",
@@ -182,6 +414,27 @@ fn operation(req: &AwsRequest, addr: &Address) -> &'static str {
         };
     }
     let copy = req.header("x-amz-copy-source").is_some();
+    if req.has_query("tagging") {
+        return match *m {
+            Method::GET => "GetObjectTagging",
+            Method::PUT => "PutObjectTagging",
+            Method::DELETE => "DeleteObjectTagging",
+            _ => "Unknown",
+        };
+    }
+    if req.has_query("attributes") {
+        return if *m == Method::GET { "GetObjectAttributes" } else { "Unknown" };
+    }
+    if req.has_query("acl") {
+        return match *m {
+            Method::GET => "GetObjectAcl",
+            Method::PUT => "PutObjectAcl",
+            _ => "Unknown",
+        };
+    }
+    if addr.key.is_some() && config::kind_of(|q| req.has_query(q)).is_some() {
+        return "Unknown";
+    }
     match *m {
         Method::PUT if req.has_query("uploadId") && copy => "UploadPartCopy",
         Method::PUT if req.has_query("uploadId") => "UploadPart",
@@ -207,8 +460,18 @@ pub fn access(req: &AwsRequest) -> Vec<Access> {
     let op = operation(req, &addr);
     let bucket_arn = format!("arn:aws:s3:::{}", addr.bucket.as_deref().unwrap_or_default());
     let object_arn = format!("{bucket_arn}/{}", addr.key.as_deref().unwrap_or_default());
+    if addr.key.is_none()
+        && let Some(kind) = config::kind_of(|q| req.has_query(q))
+        && let Some(i) = kind.ops.iter().position(|o| *o == Some(op))
+    {
+        return vec![Access::new(kind.actions[i], bucket_arn)];
+    }
     let action = match op {
         "ListBuckets" => return vec![Access::new("s3:ListAllMyBuckets", "*")],
+        "ListObjectVersions" => return vec![Access::new("s3:ListBucketVersions", bucket_arn)],
+        "GetObjectAttributes" => return vec![Access::new("s3:GetObjectAttributes", object_arn)],
+        "GetBucketNotificationConfiguration" => return vec![Access::new("s3:GetBucketNotification", bucket_arn)],
+        "PutBucketNotificationConfiguration" => return vec![Access::new("s3:PutBucketNotification", bucket_arn)],
         "HeadBucket" | "ListObjects" | "ListObjectsV2" => "s3:ListBucket",
         "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
         "ListParts" => "s3:ListMultipartUploadParts",
@@ -323,6 +586,18 @@ fn object_meta(req: &AwsRequest) -> S3Result<ObjectMeta> {
         })
         .collect();
     user.sort();
+    let tags = match req.header("x-amz-tagging") {
+        Some(t) => config::parse_tag_header(t)?,
+        None => Vec::new(),
+    };
+    let sse = match req.header("x-amz-server-side-encryption").map(str::trim) {
+        None | Some("AES256") => None,
+        Some(alg @ ("aws:kms" | "aws:kms:dsse")) => Some((alg.to_string(), h("x-amz-server-side-encryption-aws-kms-key-id"))),
+        Some(other) => return Err(S3Error::InvalidArgument(format!("The encryption method specified is not supported: {other}"))),
+    };
+    if sse.is_none() && req.header("x-amz-server-side-encryption-aws-kms-key-id").is_some() {
+        return Err(S3Error::InvalidArgument("Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms".into()));
+    }
     Ok(ObjectMeta {
         content_type: h("content-type"),
         content_encoding,
@@ -332,7 +607,41 @@ fn object_meta(req: &AwsRequest) -> S3Result<ObjectMeta> {
         expires: h("expires"),
         user,
         storage_class: ops::storage_class(req.header("x-amz-storage-class"))?,
+        tags,
+        sse,
+        parts: Vec::new(),
     })
+}
+
+/// The metadata of a new object: the request's, with the bucket's default encryption when the
+/// request names none, and its `x-amz-acl` checked against the bucket's ownership controls.
+fn new_object_meta(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<ObjectMeta> {
+    let mut meta = object_meta(req)?;
+    if let Some(acl) = req.header("x-amz-acl") {
+        ops::check_acl_write(s3, bucket, Some(acl))?;
+    } else if req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-")) {
+        ops::check_acl_write(s3, bucket, None)?;
+    }
+    if meta.sse.is_none()
+        && let Some(doc) = s3.store.config(bucket, "encryption")?
+        && let Ok(doc) = xml::parse(doc.as_bytes())
+        && let Some(by_default) = doc.child("Rule").and_then(|r| r.child("ApplyServerSideEncryptionByDefault"))
+        && let Some(alg) = by_default.child_text("SSEAlgorithm").filter(|a| *a != "AES256")
+    {
+        meta.sse = Some((alg.to_string(), by_default.child_text("KMSMasterKeyID").map(str::to_string)));
+    }
+    Ok(meta)
+}
+
+/// `x-amz-server-side-encryption` (and the KMS key) for an object: SSE-S3 unless it asked for KMS.
+fn sse_headers(h: &mut Vec<(&'static str, String)>, meta: &ObjectMeta, region: &str) {
+    match &meta.sse {
+        None => h.push(("x-amz-server-side-encryption", "AES256".into())),
+        Some((alg, key)) => {
+            h.push(("x-amz-server-side-encryption", alg.clone()));
+            h.push(("x-amz-server-side-encryption-aws-kms-key-id", key.clone().unwrap_or_else(|| format!("arn:aws:kms:{region}:000000000000:alias/aws/s3"))));
+        }
+    }
 }
 
 fn parse_xml_body(body: &[u8]) -> S3Result<xml::Element> {
@@ -425,7 +734,14 @@ fn create_bucket(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpRespon
         }
         doc.child_text("LocationConstraint").map(str::to_string)
     };
-    ops::create_bucket(s3, bucket, constraint.as_deref(), req.region(&s3.region))?;
+    let grants = req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-"));
+    let acl = match req.header("x-amz-acl") {
+        Some(a) => Some(Some(a)),
+        None if grants => Some(None),
+        None => None,
+    };
+    let settings = ops::BucketSettings { ownership: req.header("x-amz-object-ownership"), acl };
+    ops::create_bucket(s3, bucket, constraint.as_deref(), req.region(&s3.region), settings)?;
     Ok(empty(StatusCode::OK, vec![("location", format!("/{bucket}"))]))
 }
 
@@ -461,14 +777,16 @@ fn put_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Ht
         ops::PutObjectInput {
             bucket: bucket.to_string(),
             key: key.to_string(),
-            meta: object_meta(req)?,
+            meta: new_object_meta(s3, req, bucket)?,
             integrity,
             body: payload.data,
             if_none_match: req.header("if-none-match").map(str::to_string),
             if_match: req.header("if-match").map(str::to_string),
+            event: None,
         },
     )?;
-    let mut h = vec![("etag", quoted(&obj.etag)), ("x-amz-server-side-encryption", "AES256".into())];
+    let mut h = vec![("etag", quoted(&obj.etag))];
+    sse_headers(&mut h, &obj.meta, &s3.region);
     if let Some(c) = &obj.checksum {
         checksum_headers(&mut h, c.algorithm, &c.value, c.kind);
     }
@@ -476,7 +794,7 @@ fn put_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Ht
 }
 
 /// The headers GET and HEAD send for an object.
-fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool) -> Vec<(&'static str, String)> {
+fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool, region: &str) -> Vec<(&'static str, String)> {
     let q = |n: &str| req.query_param(n).map(str::to_string);
     let m = &obj.meta;
     let mut h = vec![
@@ -484,8 +802,11 @@ fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool) -> Vec<(&'sta
         ("last-modified", http_date(obj.last_modified)),
         ("accept-ranges", "bytes".to_string()),
         ("content-type", q("response-content-type").or(m.content_type.clone()).unwrap_or_else(|| "binary/octet-stream".into())),
-        ("x-amz-server-side-encryption", "AES256".into()),
     ];
+    sse_headers(&mut h, m, region);
+    if !m.tags.is_empty() && req.method == Method::GET {
+        h.push(("x-amz-tagging-count", m.tags.len().to_string()));
+    }
     let optional = [
         ("content-encoding", q("response-content-encoding").or(m.content_encoding.clone())),
         ("content-disposition", q("response-content-disposition").or(m.content_disposition.clone())),
@@ -507,9 +828,11 @@ fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool) -> Vec<(&'sta
 /// Adds `x-amz-meta-*` headers (dynamic names, so they are appended after the static ones).
 fn with_user_meta(mut resp: HttpResponse, obj: &ObjectRow) -> HttpResponse {
     for (k, v) in &obj.meta.user {
+        // Values with non-ASCII characters come back RFC 2047-encoded, as S3 returns them.
+        let v = if v.is_ascii() { v.clone() } else { format!("=?UTF-8?B?{}?=", B64.encode(v.as_bytes())) };
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(format!("x-amz-meta-{k}").as_bytes()),
-            http::HeaderValue::from_str(v),
+            http::HeaderValue::from_str(&v),
         ) {
             resp.headers_mut().append(n, v);
         }
@@ -518,13 +841,29 @@ fn with_user_meta(mut resp: HttpResponse, obj: &ObjectRow) -> HttpResponse {
 }
 
 fn get_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str, head: bool) -> S3Result<HttpResponse> {
-    if req.has_query("partNumber") {
-        return Err(S3Error::NotImplemented("GetObject/HeadObject with partNumber".into()));
-    }
+    let part = match req.query_param("partNumber") {
+        Some(_) if req.header("range").is_some() => return Err(S3Error::InvalidRequest("Cannot specify both Range header and partNumber query parameter".into())),
+        Some(n) => Some(n.trim().parse::<u32>().ok().filter(|n| (1..=ops::MAX_PART_NUMBER).contains(n)).ok_or_else(|| {
+            S3Error::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into())
+        })?),
+        None => None,
+    };
     let raw_range = req.header("range");
     let range = raw_range.and_then(|r| ByteRange::parse(r).map(|p| (p, r)));
-    let (obj, resolved) = ops::get_object(s3, bucket, key, &conditions(req, ""), range, head)?;
-    let mut h = object_headers(req, &obj, resolved.is_some());
+    let (obj, mut resolved) = ops::get_object(s3, bucket, key, &conditions(req, ""), range, head)?;
+    let mut parts_count = None;
+    if let Some(n) = part {
+        let (r, count) = ops::part_range(&obj, n)?;
+        // A simple object read as part 1 is the whole object, as S3 answers it.
+        if !obj.meta.parts.is_empty() {
+            resolved = Some(r);
+            parts_count = Some(count);
+        }
+    }
+    let mut h = object_headers(req, &obj, resolved.is_some(), &s3.region);
+    if let Some(c) = parts_count {
+        h.push(("x-amz-mp-parts-count", c.to_string()));
+    }
     let status = match resolved {
         Some((start, len)) => {
             h.push(("content-range", format!("bytes {}-{}/{}", start, start + len - 1, obj.size)));
@@ -549,6 +888,12 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
         Some(other) => return Err(S3Error::InvalidArgument(format!("Unknown metadata directive: {other}"))),
     };
     let checksum_algorithm = algorithm_header(req, "x-amz-checksum-algorithm")?;
+    let tags = match req.header("x-amz-tagging-directive").map(str::to_ascii_uppercase).as_deref() {
+        None | Some("COPY") => None,
+        Some("REPLACE") => Some(config::parse_tag_header(req.header("x-amz-tagging").unwrap_or_default())?),
+        Some(other) => return Err(S3Error::InvalidArgument(format!("Unknown tagging directive: {other}"))),
+    };
+    let meta = new_object_meta(s3, req, bucket)?;
     let obj = ops::copy_object(
         s3,
         ops::CopyObjectInput {
@@ -557,12 +902,13 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
             source_bucket,
             source_key,
             source_conditions: conditions(req, "x-amz-copy-source-"),
-            replace_meta: if replace { Some(object_meta(req)?) } else { None },
+            replace_meta: if replace { Some(meta) } else { None },
             checksum_algorithm,
             storage_class: match req.header("x-amz-storage-class") {
                 Some(c) => Some(ops::storage_class(Some(c))?),
                 None => None,
             },
+            tags,
         },
     )?;
     let mut w = XmlWriter::new();
@@ -571,7 +917,9 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
         w.elem(c.algorithm.xml_name(), &c.value).elem("ChecksumType", c.kind.name());
     }
     w.close("CopyObjectResult");
-    Ok(xml_response(StatusCode::OK, vec![("x-amz-server-side-encryption", "AES256".into())], w))
+    let mut h = Vec::new();
+    sse_headers(&mut h, &obj.meta, &s3.region);
+    Ok(xml_response(StatusCode::OK, h, w))
 }
 
 /// The keys a `<Delete>` document names.
@@ -718,6 +1066,60 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
     Ok(xml_response(StatusCode::OK, vec![], w))
 }
 
+/// ListObjectVersions. firelocal's buckets are never versioned, so each object is its one
+/// version, `null`, and the latest, as S3 lists a bucket that was never versioned.
+fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
+    let url = req.query_param("encoding-type").is_some_and(|e| e.eq_ignore_ascii_case("url"));
+    let enc = |s: &str| if url { url_encode(s).replace("%2F", "/") } else { s.to_string() };
+    let prefix = req.query_param("prefix").unwrap_or("").to_string();
+    let delimiter = req.query_param("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
+    let max_keys = parse_max(req, "max-keys", 1000)?;
+    let key_marker = req.query_param("key-marker").unwrap_or("");
+    let version_marker = req.query_param("version-id-marker").filter(|v| !v.is_empty());
+    if version_marker.is_some() && key_marker.is_empty() {
+        return Err(S3Error::InvalidArgument("A version-id marker cannot be specified without a key marker.".into()));
+    }
+    if let Some(v) = version_marker.filter(|v| *v != "null") {
+        return Err(S3Error::InvalidArgument(format!("Invalid version id specified: {v}")));
+    }
+    let after_is_prefix = delimiter.as_deref().is_some_and(|d| key_marker.starts_with(prefix.as_str()) && key_marker.len() > prefix.len() && key_marker.ends_with(d));
+    let input = ListInput { prefix: prefix.clone(), delimiter: delimiter.clone(), max_keys, after: key_marker.to_string(), after_is_prefix };
+    let page = ops::list_objects(s3, bucket, &input)?;
+    let mut w = XmlWriter::new();
+    w.open_ns("ListVersionsResult", NS).elem("Name", bucket).elem("Prefix", &enc(&prefix));
+    w.elem("KeyMarker", &enc(key_marker)).elem("VersionIdMarker", version_marker.unwrap_or(""));
+    if page.truncated && let Some(last) = page.entries.last() {
+        let next = match last {
+            ListEntry::Object(o) => o.key.as_str(),
+            ListEntry::CommonPrefix(p) => p.as_str(),
+        };
+        w.elem("NextKeyMarker", &enc(next)).elem("NextVersionIdMarker", "null");
+    }
+    w.elem("MaxKeys", &max_keys.to_string());
+    if let Some(d) = &delimiter {
+        w.elem("Delimiter", &enc(d));
+    }
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("IsTruncated", if page.truncated { "true" } else { "false" });
+    for e in &page.entries {
+        if let ListEntry::Object(o) = e {
+            w.open("Version").elem("Key", &enc(&o.key)).elem("VersionId", "null").elem("IsLatest", "true");
+            w.elem("LastModified", &iso8601_millis(o.last_modified)).elem("ETag", &quoted(&o.etag)).elem("Size", &o.size.to_string());
+            owner(&mut w, "Owner");
+            w.elem("StorageClass", o.meta.storage_class.as_deref().unwrap_or("STANDARD")).close("Version");
+        }
+    }
+    for e in &page.entries {
+        if let ListEntry::CommonPrefix(p) = e {
+            w.open("CommonPrefixes").elem("Prefix", &enc(p)).close("CommonPrefixes");
+        }
+    }
+    w.close("ListVersionsResult");
+    Ok(xml_response(StatusCode::OK, vec![], w))
+}
+
 // ------------------------------------------------------------------ multipart
 
 fn create_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
@@ -726,8 +1128,9 @@ fn create_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -
         .header("x-amz-checksum-type")
         .map(|t| ChecksumType::parse(t).ok_or_else(|| S3Error::InvalidRequest(format!("Value for x-amz-checksum-type header is invalid: {t}"))))
         .transpose()?;
-    let u = ops::create_multipart_upload(s3, bucket, key, object_meta(req)?, algorithm, kind)?;
-    let mut h = vec![("x-amz-server-side-encryption", "AES256".to_string())];
+    let u = ops::create_multipart_upload(s3, bucket, key, new_object_meta(s3, req, bucket)?, algorithm, kind)?;
+    let mut h = Vec::new();
+    sse_headers(&mut h, &u.meta, &s3.region);
     if let (Some(a), Some(t)) = (u.checksum_algorithm, u.checksum_type) {
         h.push(("x-amz-checksum-algorithm", a.name().to_string()));
         h.push(("x-amz-checksum-type", t.name().to_string()));
@@ -808,7 +1211,9 @@ fn complete_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str)
         w.elem(c.algorithm.xml_name(), &c.value).elem("ChecksumType", c.kind.name());
     }
     w.close("CompleteMultipartUploadResult");
-    Ok(xml_response(StatusCode::OK, vec![("x-amz-server-side-encryption", "AES256".into())], w))
+    let mut h = Vec::new();
+    sse_headers(&mut h, &obj.meta, &s3.region);
+    Ok(xml_response(StatusCode::OK, h, w))
 }
 
 fn list_parts(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
