@@ -252,6 +252,24 @@ fn scope(c: &Credential) -> String {
 }
 
 /// The SigV4 signing key for a credential scope.
+/// The SigV4 signature of a browser-upload POST policy (base64 text) for this credential scope.
+pub fn post_policy_v4(secret: &str, c: &Credential, policy_b64: &str) -> String {
+    hex::encode(hmac(&signing_key(secret, c), policy_b64.as_bytes()))
+}
+
+/// The SigV2 signature of a browser-upload POST policy: base64 HMAC-SHA1.
+pub fn post_policy_v2(secret: &str, policy_b64: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    match hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) {
+        Ok(mut m) => {
+            m.update(policy_b64.as_bytes());
+            base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
 fn signing_key(secret: &str, c: &Credential) -> Vec<u8> {
     let k_date = hmac(format!("AWS4{secret}").as_bytes(), c.date.as_bytes());
     let k_region = hmac(&k_date, c.region.as_bytes());

@@ -70,6 +70,12 @@ impl Server {
         }
         let root = crate::state::Root::new(&dir, persistent);
         let services = Services::open(&root, opts)?;
+        if config.verify_signatures {
+            // Browser form uploads carry their signature in the form, which S3 itself checks.
+            let (iam, sts) = (services.iam.clone(), services.sts.clone());
+            let lookup: crate::services::s3::ops::SecretLookup = Arc::new(move |k: &str| secret_of(&iam, &sts, k));
+            let _ = services.s3.secrets.set(lookup);
+        }
         let recorder = config.record.as_deref().map(record::Recorder::open).transpose()?;
         let state = Arc::new(AppState { services, config, started: Instant::now(), recorder, root, _tempdir: tempdir });
         let weak = Arc::downgrade(&state);
@@ -290,6 +296,14 @@ async fn respond(state: &AppState, areq: &AwsRequest, started: Instant) -> (Http
     (resp, route.name().to_string(), operation)
 }
 
+/// The secret of an access key: the default `test`/`test`, IAM users' keys, STS credentials.
+fn secret_of(iam: &crate::services::iam::Iam, sts: &crate::services::sts::Sts, key: &str) -> Option<String> {
+    match key {
+        "test" => Some("test".to_string()),
+        k => iam.secret_for(k).or_else(|| sts.secret_for(k)),
+    }
+}
+
 /// `--verify-signatures`: checks a signed request's SigV4 signature against the secret of its
 /// access key (the default `test`/`test`, IAM users' keys, STS credentials) and answers as the
 /// service's protocol answers a bad signature. Unsigned requests pass (anonymous).
@@ -320,13 +334,7 @@ fn verify_signature(state: &AppState, route: &Route, req: &AwsRequest) -> Result
         };
         err.render(protocol, &req.request_id, req.method == Method::HEAD)
     };
-    let secret_for = |key: &str| {
-        let secret = match key {
-            "test" => Some("test".to_string()),
-            k => state.services.iam.secret_for(k).or_else(|| state.services.sts.secret_for(k)),
-        };
-        secret.ok_or_else(|| fail(E::UnknownKey(key.to_string())))
-    };
+    let secret_for = |key: &str| secret_of(&state.services.iam, &state.services.sts, key).ok_or_else(|| fail(E::UnknownKey(key.to_string())));
     let signable = sigv4::SignableRequest { method: req.method.as_str(), raw_path: &req.path, query: &req.query, headers: &req.headers, body: &req.body };
     let v2 = auth.is_some_and(|a| a.starts_with("AWS ")) || (req.has_query("AWSAccessKeyId") && req.has_query("Signature"));
     if v2 && s3 {

@@ -127,10 +127,8 @@ impl Pool {
         let ready = worker.api.ready_at().map_or(t0, |r| r.max(t0));
         let duration = ready.elapsed();
         let init = worker.api.ready_at().map(|r| r.saturating_duration_since(worker.started));
-        // Let the output readers catch up with what the runtime printed before it answered.
-        for _ in 0..3 {
-            tokio::task::yield_now().await;
-        }
+        // Every line the runtime printed before it answered is read before the tail is taken.
+        worker.sync_log().await;
         let mut notes = Vec::new();
         let (payload, function_error, keep) = match ending {
             Ending::Done(Completion::Response(body)) if body.len() > super::MAX_RESPONSE_BYTES => (

@@ -1,5 +1,9 @@
 //! One worker: a runtime process with its own Runtime API, its stdout/stderr captured line by
 //! line (for the invocation's log tail and for CloudWatch Logs), and a watch on its exit.
+//!
+//! firelocal keeps a write end of each output pipe: after an invocation it writes a marker line
+//! into both and waits for the readers to reach it, so every line the function printed before
+//! it answered is in the log tail (a pipe keeps its bytes in order).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -28,7 +32,16 @@ pub struct Worker {
     pub started: Instant,
     /// False until the worker served its first invocation (that one reports Init Duration).
     pub warm: bool,
+    /// firelocal's own write ends of the stdout and stderr pipes (for the sync marker).
+    markers: Vec<std::io::PipeWriter>,
+    /// How many markers the readers have reached.
+    synced: watch::Receiver<u64>,
+    /// How many markers were written into each pipe.
+    marks: u64,
 }
+
+/// The marker line (never logged); control characters keep it from clashing with output.
+const MARKER: &str = "\u{1}firelocal-log-sync\u{1}";
 
 /// The real path of `python3` (resolved once: version-manager shims such as pyenv's add tens of
 /// milliseconds to every cold start when run through their wrapper script).
@@ -77,7 +90,14 @@ impl Worker {
             format!("{:04}/{:02}/{:02}/[{}]{}", c.year, c.month, c.day, spec.version, uuid::Uuid::new_v4().simple())
         };
         let mut cmd = Command::new(&program);
-        cmd.args(&args).current_dir(&spec.code_dir).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let pipe = || -> Result<(std::io::PipeReader, std::io::PipeWriter, std::io::PipeWriter), EngineError> {
+            let (r, w) = std::io::pipe().map_err(|e| EngineError::Spawn(format!("cannot create a pipe: {e}")))?;
+            let mine = w.try_clone().map_err(|e| EngineError::Spawn(format!("cannot create a pipe: {e}")))?;
+            Ok((r, w, mine))
+        };
+        let (out_r, out_w, out_mine) = pipe()?;
+        let (err_r, err_w, err_mine) = pipe()?;
+        cmd.args(&args).current_dir(&spec.code_dir).stdin(Stdio::null()).stdout(Stdio::from(out_w)).stderr(Stdio::from(err_w)).kill_on_drop(true);
         for (k, _) in std::env::vars() {
             if k.starts_with("AWS_") || k.starts_with("_X_AMZN") || k == "_HANDLER" || k == "LAMBDA_TASK_ROOT" {
                 cmd.env_remove(k);
@@ -109,18 +129,30 @@ impl Worker {
         cmd.envs(spec.env.iter().cloned());
         let mut child = cmd.spawn().map_err(|e| EngineError::Entrypoint(format!("cannot start {}: {e}", program.display())))?;
 
+        // The Command holds the child's write ends: drop them so that only the child's copies
+        // and ours remain.
+        drop(cmd);
         let log: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
-        for out in [child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>), child.stderr.take().map(|s| Box::new(s) as _)]
-            .into_iter()
-            .flatten()
-        {
-            let (log, sink, group, stream) = (log.clone(), sink.clone(), spec.log_group.clone(), stream_name.clone());
+        let (synced_tx, synced) = watch::channel(0u64);
+        let synced_tx = Arc::new(synced_tx);
+        for out in [out_r, err_r] {
+            let out = tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(out)).map_err(|e| EngineError::Spawn(format!("cannot read the function's output: {e}")))?;
+            let (log, sink, group, stream, synced_tx) = (log.clone(), sink.clone(), spec.log_group.clone(), stream_name.clone(), synced_tx.clone());
             let role: Arc<str> = spec.role.as_str().into();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(out).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    sink(vec![LogLine { role: role.clone(), group: group.clone(), stream: stream.clone(), timestamp_ms: now_millis(), message: line.clone() }]);
-                    log.lock().push(line);
+                while let Ok(Some(mut line)) = lines.next_line().await {
+                    let marked = line.ends_with(MARKER);
+                    if marked {
+                        line.truncate(line.len() - MARKER.len());
+                    }
+                    if !line.is_empty() || !marked {
+                        sink(vec![LogLine { role: role.clone(), group: group.clone(), stream: stream.clone(), timestamp_ms: now_millis(), message: line.clone() }]);
+                        log.lock().push(line);
+                    }
+                    if marked {
+                        synced_tx.send_modify(|n| *n += 1);
+                    }
                 }
             });
         }
@@ -139,7 +171,19 @@ impl Worker {
             };
             let _ = tx.send(Some(code));
         });
-        Ok(Worker { api, kill: Some(kill), pid, log, exited, stream_name, started: Instant::now(), warm: false })
+        Ok(Worker { api, kill: Some(kill), pid, log, exited, stream_name, started: Instant::now(), warm: false, markers: vec![out_mine, err_mine], synced, marks: 0 })
+    }
+
+    /// Waits (up to a second) until the output readers have read everything the process wrote
+    /// so far: a marker goes into each pipe behind it, and the readers count the markers.
+    pub async fn sync_log(&mut self) {
+        use std::io::Write;
+        // A full pipe would block the write until the reader drains it: not on this thread.
+        let writers: Vec<std::io::PipeWriter> = self.markers.iter().filter_map(|w| w.try_clone().ok()).collect();
+        let written = tokio::task::spawn_blocking(move || writers.into_iter().filter(|mut w| writeln!(w, "{MARKER}").is_ok()).count() as u64).await.unwrap_or(0);
+        self.marks += written;
+        let target = self.marks;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), self.synced.wait_for(|n| *n >= target)).await;
     }
 
     /// The lines written since the last call.

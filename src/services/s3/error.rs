@@ -14,6 +14,13 @@ pub enum S3Error {
     /// A bucket configuration that is not set: S3's code and message for it, and the bucket.
     NoSuchConfiguration { code: &'static str, message: &'static str, bucket: String },
     InvalidTag(String),
+    MalformedPostRequest(String),
+    InvalidPolicyDocument(String),
+    AccessDenied(String),
+    SignatureDoesNotMatch(String),
+    InvalidAccessKeyId(String),
+    EntityTooLargeFor { proposed: u64, max: u64 },
+    EntityTooSmallFor { proposed: u64, min: u64 },
     AccessControlListNotSupported,
     InvalidBucketAclWithObjectOwnership,
     /// A CORS preflight or request the bucket's rules do not allow (403 AccessForbidden).
@@ -74,6 +81,19 @@ impl S3Error {
             MalformedPolicy(m) => AwsError::new(bad, "MalformedPolicy", m.clone()),
             NoSuchConfiguration { code, message, bucket } => AwsError::new(StatusCode::NOT_FOUND, code, *message).with("BucketName", bucket),
             InvalidTag(m) => AwsError::new(bad, "InvalidTag", m.clone()),
+            MalformedPostRequest(m) => AwsError::new(bad, "MalformedPOSTRequest", m.clone()),
+            InvalidPolicyDocument(m) => AwsError::new(bad, "InvalidPolicyDocument", m.clone()),
+            AccessDenied(m) => AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", m.clone()),
+            SignatureDoesNotMatch(m) => AwsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", m.clone()),
+            InvalidAccessKeyId(k) => {
+                AwsError::new(StatusCode::FORBIDDEN, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.").with("AWSAccessKeyId", k)
+            }
+            EntityTooLargeFor { proposed, max } => AwsError::new(bad, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+                .with("ProposedSize", proposed.to_string())
+                .with("MaxSizeAllowed", max.to_string()),
+            EntityTooSmallFor { proposed, min } => AwsError::new(bad, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size")
+                .with("ProposedSize", proposed.to_string())
+                .with("MinSizeAllowed", min.to_string()),
             AccessControlListNotSupported => AwsError::new(bad, "AccessControlListNotSupported", "The bucket does not allow ACLs"),
             InvalidBucketAclWithObjectOwnership => AwsError::new(
                 bad,

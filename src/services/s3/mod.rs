@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod lifecycle;
 pub mod notify;
+pub mod post;
 pub mod ops;
 pub mod store;
 pub mod wire;

@@ -42,13 +42,18 @@ pub struct S3 {
     pub store: Store,
     pub region: String,
     pub notifications: super::notify::Notifications,
+    /// With `--verify-signatures`: the secret of an access key, to check POST policy signatures.
+    pub secrets: std::sync::OnceLock<SecretLookup>,
 }
+
+/// Finds the secret of an access key.
+pub type SecretLookup = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 impl S3 {
     /// Opens S3 on its store.
     pub fn new(store: Store, region: &str) -> S3Result<S3> {
         let notifications = super::notify::Notifications::load(&store)?;
-        Ok(S3 { store, region: region.to_string(), notifications })
+        Ok(S3 { store, region: region.to_string(), notifications, secrets: std::sync::OnceLock::new() })
     }
 
     /// Tells the bucket's notification destinations that `event` happened to this object.

@@ -237,6 +237,78 @@ fn get_object_attributes(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> 
     Ok(xml_response(StatusCode::OK, vec![("last-modified", http_date(obj.last_modified))], w))
 }
 
+/// POST Object: a browser form upload, checked against its policy (and, with
+/// `--verify-signatures`, its signature), stored as a PUT would store it, answered as
+/// `success_action_redirect` / `success_action_status` ask.
+fn post_object(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
+    use super::post;
+    s3.store.bucket(bucket)?;
+    let content_type = req.header("content-type").unwrap_or_default();
+    if !content_type.trim_start().to_ascii_lowercase().starts_with("multipart/form-data") {
+        return Err(S3Error::PreconditionFailed("Bucket POST must be of the enclosure-type multipart/form-data"));
+    }
+    let form = post::parse(content_type, req.body.clone())?;
+    let file = form.file().ok_or_else(|| S3Error::InvalidArgument("POST requires exactly one file upload per request.".into()))?;
+    let key_field = form.get("key").ok_or_else(|| S3Error::InvalidArgument("Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.".into()))?;
+    let key = key_field.replace("${filename}", file.file_name.as_deref().unwrap_or_default());
+    post::check_policy(&form, bucket, &key, file.value.len() as u64, crate::protocol::time::now_millis() / 1000)?;
+    if let Some(lookup) = s3.secrets.get() {
+        post::check_signature(&form, lookup.as_ref())?;
+    }
+    if let Some(acl) = form.get("acl") {
+        ops::check_acl_write(s3, bucket, Some(&acl))?;
+    }
+    let user: Vec<(String, String)> = form.fields.iter().filter_map(|f| Some((f.name.strip_prefix("x-amz-meta-")?.to_string(), String::from_utf8_lossy(&f.value).into_owned()))).collect();
+    let tags = match form.get("tagging") {
+        Some(xml) => config::tags(&parse_xml_body(xml.as_bytes())?, 10)?,
+        None => Vec::new(),
+    };
+    let sse = match form.get("x-amz-server-side-encryption").as_deref().map(str::trim) {
+        None | Some("AES256") => None,
+        Some(alg @ ("aws:kms" | "aws:kms:dsse")) => Some((alg.to_string(), form.get("x-amz-server-side-encryption-aws-kms-key-id"))),
+        Some(other) => return Err(S3Error::InvalidArgument(format!("The encryption method specified is not supported: {other}"))),
+    };
+    let meta = ObjectMeta {
+        // As on S3, the file part's own Content-Type is not used: only the form field.
+        content_type: form.get("content-type"),
+        content_encoding: form.get("content-encoding"),
+        content_disposition: form.get("content-disposition"),
+        content_language: form.get("content-language"),
+        cache_control: form.get("cache-control"),
+        expires: form.get("expires"),
+        user,
+        storage_class: ops::storage_class(form.get("x-amz-storage-class").as_deref())?,
+        tags,
+        sse,
+        parts: Vec::new(),
+    };
+    let expected = checksum::ALL.into_iter().find_map(|a| form.get(a.header()).map(|v| (a, v.trim().to_string())));
+    let integrity = Integrity { content_md5: form.get("content-md5"), algorithm: expected.as_ref().map(|(a, _)| *a), expected };
+    let body = file.value.clone();
+    let input = ops::PutObjectInput { bucket: bucket.to_string(), key: key.clone(), body, meta, integrity, if_none_match: None, if_match: None, event: Some("ObjectCreated:Post") };
+    let obj = ops::put_object(s3, input)?;
+    let host = req.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let location = format!("http://{host}/{bucket}/{}", url_encode(&key).replace("%2F", "/"));
+    let mut h = vec![("etag", quoted(&obj.etag)), ("location", location.clone())];
+    sse_headers(&mut h, &obj.meta, &s3.region);
+    if let Some(redirect) = form.get("success_action_redirect").or_else(|| form.get("redirect")).filter(|r| r.starts_with("http://") || r.starts_with("https://")) {
+        let sep = if redirect.contains('?') { '&' } else { '?' };
+        let target = format!("{redirect}{sep}bucket={}&key={}&etag={}", url_encode(bucket), url_encode(&key), url_encode(&quoted(&obj.etag)));
+        h.retain(|(n, _)| *n != "location");
+        h.push(("location", target));
+        return Ok(empty(StatusCode::SEE_OTHER, h));
+    }
+    match form.get("success_action_status").as_deref().map(str::trim) {
+        Some("201") => {
+            let mut w = XmlWriter::new();
+            w.open_ns("PostResponse", NS).elem("Location", &location).elem("Bucket", bucket).elem("Key", &key).elem("ETag", &quoted(&obj.etag)).close("PostResponse");
+            Ok(xml_response(StatusCode::CREATED, h, w))
+        }
+        Some("200") => Ok(empty(StatusCode::OK, h)),
+        _ => Ok(empty(StatusCode::NO_CONTENT, h)),
+    }
+}
+
 /// GetBucketNotificationConfiguration: the stored destinations, or an empty configuration.
 fn get_notification(s3: &S3, bucket: &str) -> S3Result<HttpResponse> {
     let doc = match s3.store.config(bucket, "notification")? {
@@ -327,6 +399,7 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
         "PutObjectAcl" => put_acl(s3, req, bucket, Some(key)),
         "GetObjectTagging" | "PutObjectTagging" | "DeleteObjectTagging" => object_tagging(s3, req, bucket, key),
         "ListObjectVersions" => list_object_versions(s3, req, bucket),
+        "PostObject" => post_object(s3, req, bucket),
         "GetObjectAttributes" => get_object_attributes(s3, req, bucket, key),
         op if config::KINDS.iter().any(|k| k.ops.contains(&Some(op))) => {
             match config::kind_of(|q| req.has_query(q)) {
@@ -410,6 +483,7 @@ fn operation(req: &AwsRequest, addr: &Address) -> &'static str {
             Method::GET if req.query_param("list-type") == Some("2") => "ListObjectsV2",
             Method::GET => "ListObjects",
             Method::POST if req.has_query("delete") => "DeleteObjects",
+            Method::POST => "PostObject",
             _ => "Unknown",
         };
     }
@@ -469,6 +543,10 @@ pub fn access(req: &AwsRequest) -> Vec<Access> {
     let action = match op {
         "ListBuckets" => return vec![Access::new("s3:ListAllMyBuckets", "*")],
         "ListObjectVersions" => return vec![Access::new("s3:ListBucketVersions", bucket_arn)],
+        "PostObject" => {
+            let key = req.header("content-type").and_then(|ct| super::post::parse(ct, req.body.clone()).ok()).and_then(|f| f.get("key")).unwrap_or_default();
+            return vec![Access::new("s3:PutObject", format!("{bucket_arn}/{key}"))];
+        }
         "GetObjectAttributes" => return vec![Access::new("s3:GetObjectAttributes", object_arn)],
         "GetBucketNotificationConfiguration" => return vec![Access::new("s3:GetBucketNotification", bucket_arn)],
         "PutBucketNotificationConfiguration" => return vec![Access::new("s3:PutBucketNotification", bucket_arn)],
