@@ -24,6 +24,7 @@ import os
 import random
 import statistics
 import sys
+import shutil
 import tempfile
 import time
 import uuid
@@ -113,6 +114,13 @@ QUERIES = {
 
 def main():
     root = tempfile.mkdtemp(prefix="athena-bench-")
+    try:
+        bench(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def bench(root):
     t0 = time.perf_counter()
     paths, size, n = generate(root)
     print(f"generated {n} events, {size / 1e6:.0f} MB NDJSON in {len(paths)} files ({time.perf_counter() - t0:.1f} s)")

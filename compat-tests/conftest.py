@@ -5,9 +5,12 @@ every test gets its own uniquely named bucket so tests stay independent.
 """
 
 import contextlib
+import functools
+import http.server
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,3 +248,30 @@ def aws_cli(firelocal_endpoint, tmp_path_factory):
         return proc
 
     return run
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium_dom(url, profile_dir, budget_ms=10000, log=False):
+    """Loads `url` in headless Chromium and lets its scripts run for `budget_ms` of virtual time:
+    (the DOM as HTML, Chromium's stderr)."""
+    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile_dir}", f"--virtual-time-budget={budget_ms}"]
+    if log:
+        args += ["--enable-logging=stderr", "--v=0"]
+    out = subprocess.run([*args, "--dump-dom", url], capture_output=True, text=True, timeout=60)
+    return out.stdout, out.stderr
+
+
+@contextlib.contextmanager
+def static_site(directory):
+    """Serves `directory` from another origin (127.0.0.1 on a free port); yields its base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -3,19 +3,15 @@ another origin: the CORS preflight (OPTIONS, a MOCK integration) and the POST (a
 integration into Firehose) must both carry the Access-Control-* headers, or the browser blocks
 the call. The event must then be in S3."""
 
-import functools
-import http.server
 import json
 import re
-import shutil
-import subprocess
-import threading
 import uuid
 
 import pytest
 import requests
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from conftest import CHROMIUM, chromium_dom, static_site
+
 
 PAGE = """<!doctype html>
 <html><body><script>
@@ -80,24 +76,13 @@ def test_browser_posts_across_origins_through_cors(firelocal_endpoint, s3, bucke
 
     # The page is served from another origin (another port).
     (tmp_path / "page.html").write_text(PAGE % {"url": json.dumps(url)})
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        page = f"http://127.0.0.1:{server.server_address[1]}/page.html"
-        out = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom", page],
-            capture_output=True, text=True, timeout=60,
-        )
-    finally:
-        server.shutdown()
-    body_tag = re.search(r"<body[^>]*>", out.stdout)
-    assert body_tag, (out.stdout, out.stderr[-2000:])
+    with static_site(tmp_path) as site:
+        dom, log = chromium_dom(f"{site}/page.html", tmp_path / "profile")
+    body_tag = re.search(r"<body[^>]*>", dom)
+    assert body_tag, (dom, log[-2000:])
     body_tag = body_tag.group(0)
     assert "data-error" not in body_tag, body_tag
-    assert 'data-result="200 ' in body_tag, (body_tag, out.stderr[-2000:])
+    assert 'data-result="200 ' in body_tag, (body_tag, log[-2000:])
     assert "RecordId" in body_tag
     requests.post(f"{endpoint}/_firelocal/firehose/flush").raise_for_status()
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="events/").get("Contents", [])]

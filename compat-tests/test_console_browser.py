@@ -4,29 +4,20 @@ console page loads without a script error."""
 
 import json
 import re
-import shutil
-import subprocess
 import time
 import urllib.request
 import uuid
 
 import pytest
 
-from conftest import make_client
+from conftest import CHROMIUM, chromium_dom, make_client
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ACCOUNT = "000000000000"
 
 
 def browse(url, tmp_path):
     """Loads a page in headless Chromium: (the DOM after scripts ran, Chromium's log)."""
-    out = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / ('profile-' + uuid.uuid4().hex[:6])}", "--enable-logging=stderr", "--v=0",
-         "--virtual-time-budget=3000", "--dump-dom", url],
-        capture_output=True, text=True, timeout=60,
-    )
-    return out.stdout, out.stderr
+    return chromium_dom(url, tmp_path / ("profile-" + uuid.uuid4().hex[:6]), budget_ms=3000, log=True)
 
 
 def measure(elements, time_spent):
@@ -113,7 +104,6 @@ def test_dashboards_render_in_a_browser_as_their_data_says(firelocal_endpoint, t
     # Every console page loads without a script error.
     pages = ["", "dashboards", f"dashboards/{dashboard}", "s3", f"s3/{bucket}", f"s3/{bucket}/clicks/part-0.json", "firehose", "lambda", "apigateway", "athena", f"athena/{query_id}", "stacks"]
     for page in pages:
-        started = time.monotonic()
         with urllib.request.urlopen(f"{firelocal_endpoint}/_firelocal/console/{page}") as r:
             assert r.status == 200 and "text/html" in r.headers["Content-Type"]
             html = r.read().decode()

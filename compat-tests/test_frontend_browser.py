@@ -3,22 +3,16 @@ with `--init fixtures/clickstream.yaml`: the page finds the REST API from the st
 a click on a button POSTs across origins (CORS preflight and all), and the click is in S3 after
 a flush. Also checks the Dockerfile and docker-compose.yml hold together."""
 
-import functools
-import http.server
 import json
 import pathlib
 import re
 import shutil
-import subprocess
-import threading
-import uuid
 
 import pytest
 
-from conftest import make_client, serve
+from conftest import CHROMIUM, chromium_dom, make_client, serve, static_site
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 # Loads the front end in a same-origin frame, waits for it to be ready, clicks two buttons and
 # reports what the page says.
@@ -47,19 +41,10 @@ def test_the_front_end_sends_clicks_into_the_pipeline(tmp_path_factory, tmp_path
         site = tmp_path / "site"
         shutil.copytree(ROOT / "demo" / "frontend", site)
         (site / "harness.html").write_text(HARNESS % {"endpoint": endpoint})
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-        web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=web.serve_forever, daemon=True).start()
-        try:
-            out = subprocess.run(
-                [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom", f"http://127.0.0.1:{web.server_address[1]}/harness.html"],
-                capture_output=True, text=True, timeout=60,
-            )
-        finally:
-            web.shutdown()
-        result = re.search(r'data-result="([^"]*)"', out.stdout)
-        assert result, (out.stdout[-2000:], out.stderr[-2000:])
+        with static_site(site) as web:
+            dom, log = chromium_dom(f"{web}/harness.html", tmp_path / "profile")
+        result = re.search(r'data-result="([^"]*)"', dom)
+        assert result, (dom[-2000:], log[-2000:])
         assert result.group(1).endswith("sent=2") and "the last: checkout" in result.group(1), result.group(1)
         urlopen = __import__("urllib.request").request.urlopen
         urlopen(__import__("urllib.request").request.Request(f"{endpoint}/_firelocal/firehose/flush", method="POST")).read()

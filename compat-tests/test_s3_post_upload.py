@@ -3,23 +3,17 @@ sent with `requests` and from headless Chromium on another origin; the policy's 
 expiry and signature checked as S3 checks them, and the success_action_* answers."""
 
 import base64
-import functools
 import hashlib
 import hmac
-import http.server
 import json
 import re
-import shutil
-import subprocess
-import threading
 import time
 
 import pytest
 import requests
 
-from conftest import make_client, serve
+from conftest import CHROMIUM, chromium_dom, make_client, serve, static_site
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def post(url, fields, content=b"hello", filename="hello.txt"):
@@ -123,22 +117,11 @@ def test_browser_form_upload_across_origins(s3, bucket, tmp_path):
     fields = {"success_action_status": "201", "Content-Type": "application/json"}
     p = s3.generate_presigned_post(bucket, "browser/${filename}", Fields=fields, Conditions=[{k: v} for k, v in fields.items()])
     (tmp_path / "page.html").write_text(PAGE % {"post": json.dumps(p)})
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        page = f"http://127.0.0.1:{server.server_address[1]}/page.html"
-        out = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom", page],
-            capture_output=True, text=True, timeout=60,
-        )
-    finally:
-        server.shutdown()
-    body_tag = re.search(r"<body[^>]*>", out.stdout)
-    assert body_tag, (out.stdout, out.stderr[-2000:])
-    assert 'data-result="201 ' in body_tag.group(0), (body_tag.group(0), out.stderr[-2000:])
+    with static_site(tmp_path) as site:
+        dom, log = chromium_dom(f"{site}/page.html", tmp_path / "profile")
+    body_tag = re.search(r"<body[^>]*>", dom)
+    assert body_tag, (dom, log[-2000:])
+    assert 'data-result="201 ' in body_tag.group(0), (body_tag.group(0), log[-2000:])
     deadline = time.time() + 5
     while time.time() < deadline and not s3.list_objects_v2(Bucket=bucket, Prefix="browser/").get("Contents"):
         time.sleep(0.1)

@@ -25,7 +25,7 @@ pub struct ReplayArgs {
 }
 
 /// Masks what changes from run to run in a value: uuids, timestamps, long hex and epoch numbers,
-/// and IAM-style upper-case ids.
+/// IAM-style upper-case ids, and the date partitions of keys written "now".
 fn volatile() -> &'static [regex::Regex] {
     static R: std::sync::OnceLock<Vec<regex::Regex>> = std::sync::OnceLock::new();
     R.get_or_init(|| {
@@ -35,6 +35,8 @@ fn volatile() -> &'static [regex::Regex] {
             r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}|\d{8}T\d{6}Z|[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT",
             r"\b[0-9a-fA-F]{16,}\b|\b1\d{9}(\.\d+)?\b",
             r"\b[A-Z0-9]{16,21}\b",
+            // Date partitions a run derives from its own clock (Hive-style, Firehose's default).
+            r"year=\d{4}/month=\d{2}/day=\d{2}(/hour=\d{2})?|\b\d{4}/\d{2}/\d{2}/\d{2}\b",
         ]
         .iter()
         .filter_map(|p| regex::Regex::new(p).ok())
@@ -261,7 +263,13 @@ mod tests {
         assert_eq!(substitute("/x/p/2024-01-01-00-00-00-11111111-2222-3333-4444-555555555555", &ids), "/x/p/2026-11-26-19-00-00-aaaaaaaa-2222-3333-4444-555555555555");
         compare("body", &json!({"Count": 2, "Name": "a"}), &json!({"Count": 3, "Name": "b"}), &mut ids, &mut diffs);
         assert_eq!(diffs, vec!["body.Count: 2 → 3".to_string(), "body.Name: \"a\" → \"b\"".to_string()]);
-        let xml = parsed(b"<R><A>1</A><A>2</A><B>x</B></R>");
+        // A run on another day writes and repairs other date partitions.
+        let mut diffs = Vec::new();
+        let old = json!({"Rows": ["Repair: Added partition to metastore t:year=2026/month=11/day=26", "raw/2026/11/26/23/x"]});
+        let new = json!({"Rows": ["Repair: Added partition to metastore t:year=2026/month=11/day=27", "raw/2026/11/27/00/x"]});
+        compare("body", &old, &new, &mut ids, &mut diffs);
+        assert!(diffs.is_empty(), "{diffs:?}");
+                let xml = parsed(b"<R><A>1</A><A>2</A><B>x</B></R>");
         assert_eq!(xml, json!({"R": {"A": ["1", "2"], "B": "x"}}));
     }
 }

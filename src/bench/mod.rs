@@ -47,7 +47,15 @@ pub struct Spawned {
 }
 
 impl Drop for Spawned {
+    /// SIGTERM first, so the server removes its ephemeral temp folder; SIGKILL after 5 s.
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

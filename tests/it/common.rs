@@ -37,16 +37,7 @@ impl Firelocal {
 
     /// Sends SIGTERM and waits for a clean exit; returns the exit status code.
     pub fn stop(mut self) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        for _ in 0..100 {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        None
+        terminate(self.child.take()?)
     }
 
     /// An S3 client (path-style addressing) for this server.
@@ -152,11 +143,25 @@ impl Firelocal {
     }
 }
 
+/// SIGTERM, then up to 5 s for a clean exit (which removes an ephemeral server's temp folder),
+/// then SIGKILL. The exit status code, if it exited by itself.
+fn terminate(mut child: Child) -> Option<i32> {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    for _ in 0..100 {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
 impl Drop for Firelocal {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            terminate(c);
         }
     }
 }

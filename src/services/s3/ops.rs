@@ -610,6 +610,16 @@ pub enum ListEntry {
     CommonPrefix(String),
 }
 
+impl ListEntry {
+    /// The key or the common prefix: where the next page resumes.
+    pub fn name(&self) -> &str {
+        match self {
+            ListEntry::Object(o) => &o.key,
+            ListEntry::CommonPrefix(p) => p,
+        }
+    }
+}
+
 /// A listing page.
 #[derive(Debug)]
 pub struct ListPage {

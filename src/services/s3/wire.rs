@@ -1063,12 +1063,26 @@ fn decode_token(token: &str) -> S3Result<(String, bool)> {
     }
 }
 
+/// `<CommonPrefixes>` for each common prefix of a listing page.
+fn common_prefixes(w: &mut XmlWriter, entries: &[ListEntry], enc: &dyn Fn(&str) -> String) {
+    for e in entries {
+        if let ListEntry::CommonPrefix(p) = e {
+            w.open("CommonPrefixes").elem("Prefix", &enc(p)).close("CommonPrefixes");
+        }
+    }
+}
+
+/// Whether a listing asked for `encoding-type=url` (any other value is refused).
+fn url_encoding(req: &AwsRequest) -> S3Result<bool> {
+    match req.query_param("encoding-type") {
+        None => Ok(false),
+        Some(e) if e.eq_ignore_ascii_case("url") => Ok(true),
+        Some(_) => Err(S3Error::InvalidArgument("Invalid Encoding Method specified in Request".into())),
+    }
+}
+
 fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<HttpResponse> {
-    let url = match req.query_param("encoding-type") {
-        None => false,
-        Some(e) if e.eq_ignore_ascii_case("url") => true,
-        Some(_) => return Err(S3Error::InvalidArgument("Invalid Encoding Method specified in Request".into())),
-    };
+    let url = url_encoding(req)?;
     let enc = |s: &str| if url { url_encode(s).replace("%2F", "/") } else { s.to_string() };
     let prefix = req.query_param("prefix").unwrap_or("").to_string();
     let delimiter = req.query_param("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
@@ -1107,11 +1121,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
     } else {
         w.elem("Marker", &enc(start_after));
         if page.truncated && delimiter.is_some() && let Some(last) = page.entries.last() {
-            let next = match last {
-                ListEntry::Object(o) => o.key.as_str(),
-                ListEntry::CommonPrefix(p) => p.as_str(),
-            };
-            w.elem("NextMarker", &enc(next));
+            w.elem("NextMarker", &enc(last.name()));
         }
     }
     w.elem("MaxKeys", &max_keys.to_string());
@@ -1135,11 +1145,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
             w.elem("StorageClass", o.meta.storage_class.as_deref().unwrap_or("STANDARD")).close("Contents");
         }
     }
-    for e in &page.entries {
-        if let ListEntry::CommonPrefix(p) = e {
-            w.open("CommonPrefixes").elem("Prefix", &enc(p)).close("CommonPrefixes");
-        }
-    }
+    common_prefixes(&mut w, &page.entries, &enc);
     w.close("ListBucketResult");
     Ok(xml_response(StatusCode::OK, vec![], w))
 }
@@ -1147,7 +1153,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
 /// ListObjectVersions. firelocal's buckets are never versioned, so each object is its one
 /// version, `null`, and the latest, as S3 lists a bucket that was never versioned.
 fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
-    let url = req.query_param("encoding-type").is_some_and(|e| e.eq_ignore_ascii_case("url"));
+    let url = url_encoding(req)?;
     let enc = |s: &str| if url { url_encode(s).replace("%2F", "/") } else { s.to_string() };
     let prefix = req.query_param("prefix").unwrap_or("").to_string();
     let delimiter = req.query_param("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
@@ -1167,11 +1173,7 @@ fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<Htt
     w.open_ns("ListVersionsResult", NS).elem("Name", bucket).elem("Prefix", &enc(&prefix));
     w.elem("KeyMarker", &enc(key_marker)).elem("VersionIdMarker", version_marker.unwrap_or(""));
     if page.truncated && let Some(last) = page.entries.last() {
-        let next = match last {
-            ListEntry::Object(o) => o.key.as_str(),
-            ListEntry::CommonPrefix(p) => p.as_str(),
-        };
-        w.elem("NextKeyMarker", &enc(next)).elem("NextVersionIdMarker", "null");
+        w.elem("NextKeyMarker", &enc(last.name())).elem("NextVersionIdMarker", "null");
     }
     w.elem("MaxKeys", &max_keys.to_string());
     if let Some(d) = &delimiter {
@@ -1189,11 +1191,7 @@ fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<Htt
             w.elem("StorageClass", o.meta.storage_class.as_deref().unwrap_or("STANDARD")).close("Version");
         }
     }
-    for e in &page.entries {
-        if let ListEntry::CommonPrefix(p) = e {
-            w.open("CommonPrefixes").elem("Prefix", &enc(p)).close("CommonPrefixes");
-        }
-    }
+    common_prefixes(&mut w, &page.entries, &enc);
     w.close("ListVersionsResult");
     Ok(xml_response(StatusCode::OK, vec![], w))
 }
