@@ -18,4 +18,4 @@ def test_the_js_sdk_suite(firelocal_endpoint):
         del env[k]
     r = subprocess.run([node, "--test", "--test-reporter=spec", "seed.test.mjs"], cwd=HERE / "js", env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
-    assert "pass 3" in r.stdout and "fail 0" in r.stdout, r.stdout[-3000:]
+    assert "pass 4" in r.stdout and "fail 0" in r.stdout, r.stdout[-3000:]

@@ -11,6 +11,7 @@ import { FirehoseClient, PutRecordBatchCommand, DescribeDeliveryStreamCommand } 
 import { S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, ListObjectsV2Command, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { AthenaClient, StartQueryExecutionCommand, GetQueryExecutionCommand, GetQueryResultsCommand } from "@aws-sdk/client-athena";
 import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 
 const endpoint = process.env.FIRELOCAL_ENDPOINT;
 const config = { endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 };
@@ -55,6 +56,37 @@ test("S3 uploads with the SDK's default checksums round-trip", async () => {
   const got = await s3.send(new GetObjectCommand({ Bucket, Key: "a/b.json" }));
   assert.equal(await got.Body.transformToString(), body);
   assert.equal(got.ContentType, "application/json");
+});
+
+test("a browser form upload with createPresignedPost", async () => {
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const Bucket = `js-post-${suffix}`;
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  const { url, fields } = await createPresignedPost(s3, {
+    Bucket,
+    Key: "uploads/${filename}",
+    Conditions: [["content-length-range", 1, 1024], ["starts-with", "$key", "uploads/"], { "Content-Type": "application/json" }],
+    Fields: { "Content-Type": "application/json", success_action_status: "201" },
+    Expires: 60,
+  });
+  assert.ok(fields["X-Amz-Signature"] || fields["x-amz-signature"], JSON.stringify(fields));
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append("file", new Blob(['{"element_clicked":"js"}'], { type: "application/json" }), "click.json");
+  const r = await fetch(url, { method: "POST", body: form });
+  const text = await r.text();
+  assert.equal(r.status, 201, text);
+  assert.match(text, /<Key>uploads\/click.json<\/Key>/);
+  const got = await s3.send(new GetObjectCommand({ Bucket, Key: "uploads/click.json" }));
+  assert.equal(await got.Body.transformToString(), '{"element_clicked":"js"}');
+  assert.equal(got.ContentType, "application/json");
+  // Too large for the policy: S3's error, nothing stored.
+  const big = new FormData();
+  for (const [k, v] of Object.entries(fields)) big.append(k, v);
+  big.append("file", new Blob(["x".repeat(2000)]), "big.json");
+  const refused = await fetch(url, { method: "POST", body: big });
+  assert.equal(refused.status, 400);
+  assert.match(await refused.text(), /<Code>EntityTooLarge<\/Code>/);
 });
 
 test("the seed's pipeline, deployed and driven with the JS SDK", async () => {
