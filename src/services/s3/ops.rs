@@ -44,6 +44,16 @@ pub struct S3 {
     pub notifications: super::notify::Notifications,
     /// With `--verify-signatures`: the secret of an access key, to check POST policy signatures.
     pub secrets: std::sync::OnceLock<SecretLookup>,
+    /// The buckets whose default encryption is KMS (algorithm, key), so a PUT needs no lookup.
+    kms_defaults: parking_lot::RwLock<std::collections::HashMap<String, (String, Option<String>)>>,
+}
+
+/// The KMS default of a stored `ServerSideEncryptionConfiguration`, if it has one.
+fn kms_default(doc: &str) -> Option<(String, Option<String>)> {
+    let doc = crate::protocol::xml::parse(doc.as_bytes()).ok()?;
+    let by_default = doc.child("Rule")?.child("ApplyServerSideEncryptionByDefault")?;
+    let alg = by_default.child_text("SSEAlgorithm").filter(|a| *a != "AES256")?;
+    Some((alg.to_string(), by_default.child_text("KMSMasterKeyID").map(str::to_string)))
 }
 
 /// Finds the secret of an access key.
@@ -53,7 +63,32 @@ impl S3 {
     /// Opens S3 on its store.
     pub fn new(store: Store, region: &str) -> S3Result<S3> {
         let notifications = super::notify::Notifications::load(&store)?;
-        Ok(S3 { store, region: region.to_string(), notifications, secrets: std::sync::OnceLock::new() })
+        let kms = store.configs("encryption")?.into_iter().filter_map(|(b, doc)| Some((b, kms_default(&doc)?))).collect();
+        Ok(S3 { store, region: region.to_string(), notifications, secrets: std::sync::OnceLock::new(), kms_defaults: parking_lot::RwLock::new(kms) })
+    }
+
+    /// Sets (`Some`) or removes a bucket configuration, keeping what the write path caches.
+    pub fn set_config(&self, bucket: &str, kind: &str, doc: Option<&str>) -> S3Result<()> {
+        self.store.set_config(bucket, kind, doc)?;
+        if kind == "encryption" {
+            match doc.and_then(kms_default) {
+                Some(d) => self.kms_defaults.write().insert(bucket.to_string(), d),
+                None => self.kms_defaults.write().remove(bucket),
+            };
+        }
+        Ok(())
+    }
+
+    /// The bucket's default KMS encryption (algorithm, key), if it has one.
+    pub fn kms_default(&self, bucket: &str) -> Option<(String, Option<String>)> {
+        let map = self.kms_defaults.read();
+        if map.is_empty() { None } else { map.get(bucket).cloned() }
+    }
+
+    /// A bucket was deleted: forget what is cached for it.
+    pub fn forget_bucket(&self, bucket: &str) {
+        self.kms_defaults.write().remove(bucket);
+        self.notifications.set(bucket, Vec::new());
     }
 
     /// Tells the bucket's notification destinations that `event` happened to this object.

@@ -146,7 +146,7 @@ fn put_config(s3: &S3, req: &AwsRequest, kind: &config::Kind, bucket: &str) -> S
     integrity(req, &payload)?.verify(&payload.data)?;
     let doc = parse_xml_body(&payload.data)?;
     config::validate(kind, &doc)?;
-    s3.store.set_config(bucket, kind.sub, Some(&config::render(&doc)))?;
+    s3.set_config(bucket, kind.sub, Some(&config::render(&doc)))?;
     let status = if kind.sub == "tagging" { StatusCode::NO_CONTENT } else { StatusCode::OK };
     Ok(empty(status, vec![]))
 }
@@ -329,7 +329,7 @@ fn put_notification(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpRes
         s3.notifications.check_destinations(bucket, &targets)?;
     }
     let doc = (!targets.is_empty()).then(|| super::notify::render(&targets));
-    s3.store.set_config(bucket, "notification", doc.as_deref())?;
+    s3.set_config(bucket, "notification", doc.as_deref())?;
     s3.notifications.set(bucket, targets);
     Ok(empty(StatusCode::OK, vec![]))
 }
@@ -405,14 +405,14 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
             match config::kind_of(|q| req.has_query(q)) {
                 Some(kind) if req.method == Method::GET => get_config(s3, kind, bucket),
                 Some(kind) if req.method == Method::PUT => put_config(s3, req, kind, bucket),
-                Some(kind) => s3.store.set_config(bucket, kind.sub, None).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+                Some(kind) => s3.set_config(bucket, kind.sub, None).map(|_| empty(StatusCode::NO_CONTENT, vec![])),
                 None => Err(S3Error::MethodNotAllowed(req.method.to_string())),
             }
         }
         "CreateBucket" => create_bucket(s3, req, bucket),
         "HeadBucket" => head_bucket(s3, bucket),
         "DeleteBucket" => s3.store.delete_bucket(bucket).map(|_| {
-            s3.notifications.set(bucket, Vec::new());
+            s3.forget_bucket(bucket);
             empty(StatusCode::NO_CONTENT, vec![])
         }),
         "GetBucketLocation" => get_bucket_location(s3, bucket),
@@ -700,13 +700,8 @@ fn new_object_meta(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<ObjectMe
     } else if req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-")) {
         ops::check_acl_write(s3, bucket, None)?;
     }
-    if meta.sse.is_none()
-        && let Some(doc) = s3.store.config(bucket, "encryption")?
-        && let Ok(doc) = xml::parse(doc.as_bytes())
-        && let Some(by_default) = doc.child("Rule").and_then(|r| r.child("ApplyServerSideEncryptionByDefault"))
-        && let Some(alg) = by_default.child_text("SSEAlgorithm").filter(|a| *a != "AES256")
-    {
-        meta.sse = Some((alg.to_string(), by_default.child_text("KMSMasterKeyID").map(str::to_string)));
+    if meta.sse.is_none() {
+        meta.sse = s3.kms_default(bucket);
     }
     Ok(meta)
 }
