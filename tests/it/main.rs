@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod athena;
+mod bad_input;
 mod common;
 mod firehose;
 mod firehose_transform;

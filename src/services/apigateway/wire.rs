@@ -93,7 +93,8 @@ fn dispatch(gw: &ApiGateway, req: &AwsRequest) -> (&'static str, Result<HttpResp
         ($t:ty) => {
             match json::parse::<$t>(body) {
                 Ok(v) => v,
-                Err(err) => return ("Invalid", Err(err)),
+                // API Gateway reports an unreadable body as its modeled BadRequestException.
+                Err(err) => return ("Invalid", Err(e(ApiGatewayError::BadRequest(err.message)))),
             }
         };
     }

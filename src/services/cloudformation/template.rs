@@ -102,11 +102,41 @@ pub fn validate(t: &Value) -> TemplateResult<()> {
         if !name.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(format!("Template format error: Resource name {name} is non alphanumeric."));
         }
-        if r.get("Type").and_then(Value::as_str).is_none() {
+        let Some(ty) = r.get("Type").and_then(Value::as_str) else {
             return Err(format!("Template format error: [/Resources/{name}] resource definition is malformed"));
+        };
+        let parts: Vec<&str> = ty.split("::").collect();
+        let well_formed = match parts.as_slice() {
+            ["Custom", rest] => !rest.is_empty(),
+            [a, b, c] | [a, b, c, _] => [a, b, c].iter().all(|p| !p.is_empty()),
+            _ => false,
+        };
+        if !well_formed {
+            return Err(format!("Template format error: Unrecognized resource types: [{ty}]"));
+        }
+    }
+    // Every intrinsic function must be one CloudFormation has (Rules have their own).
+    for (section, v) in obj.iter().filter(|(k, _)| k.as_str() != "Rules") {
+        if let Some(f) = unknown_function(v) {
+            return Err(format!("Template format error: Encountered unsupported function: {f} (in {section}). Supported functions are: [{}]", FUNCTIONS.join(", ")));
         }
     }
     Ok(())
+}
+
+/// The intrinsic functions CloudFormation supports.
+const FUNCTIONS: &[&str] = &[
+    "Fn::Base64", "Fn::Cidr", "Fn::FindInMap", "Fn::GetAtt", "Fn::GetAZs", "Fn::ImportValue", "Fn::Join", "Fn::Select", "Fn::Split",
+    "Fn::Sub", "Fn::Transform", "Fn::If", "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Fn::Length", "Fn::ToJsonString", "Fn::ForEach",
+];
+
+/// The first `Fn::` key in `v` that is not a CloudFormation function.
+fn unknown_function(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, x)| if k.starts_with("Fn::") && !FUNCTIONS.contains(&k.as_str()) { Some(k.clone()) } else { unknown_function(x) }),
+        Value::Array(a) => a.iter().find_map(unknown_function),
+        _ => None,
+    }
 }
 
 /// A scalar rendered as CloudFormation renders it in strings.

@@ -178,6 +178,14 @@ fn routing_weights(input: &Value) -> BTreeMap<String, f64> {
         .unwrap_or_default()
 }
 
+/// Handler: at most 128 characters, no whitespace (`[^\s]+`).
+fn validate_handler(handler: &str) -> LambdaResult<()> {
+    if handler.is_empty() || handler.len() > 128 || handler.chars().any(char::is_whitespace) {
+        return Err(LambdaError::validation("handler", handler, "Member must satisfy regular expression pattern: [^\\s]+"));
+    }
+    Ok(())
+}
+
 /// `name`, `name:qualifier`, `123456789012:function:name[:q]` or the full ARN.
 pub fn parse_function_name(s: &str) -> LambdaResult<(String, Option<String>)> {
     let rest = s.strip_prefix("arn:").map_or(s, |r| {
@@ -401,6 +409,7 @@ impl Lambda {
         let role = input.role.unwrap_or_default();
         validate_role(&role)?;
         let handler = input.handler.ok_or_else(|| LambdaError::InvalidParameterValue("Handler is required for .zip deployment packages.".into()))?;
+        validate_handler(&handler)?;
         validate_limits(input.timeout, input.memory_size)?;
         if self.functions.lock().contains_key(&name) {
             return Err(LambdaError::ResourceConflict(format!("Function already exist: {name}")));
@@ -644,6 +653,9 @@ impl Lambda {
         }
         if let Some(role) = &input.role {
             validate_role(role)?;
+        }
+        if let Some(h) = &input.handler {
+            validate_handler(h)?;
         }
         validate_limits(input.timeout, input.memory_size)?;
         let (f, pool) = self.update_latest(name, input.revision_id.as_deref(), |f| {

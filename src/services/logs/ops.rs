@@ -155,6 +155,11 @@ impl Logs {
         if name.is_empty() || name.len() > 512 {
             return Err(LogsError::InvalidParameter("logGroupName must be 1 to 512 characters".into()));
         }
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b)) {
+            return Err(LogsError::InvalidParameter(format!(
+                "1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"
+            )));
+        }
         let mut groups = self.groups.lock();
         if groups.contains_key(name) {
             return Err(LogsError::ResourceAlreadyExists("The specified log group already exists".into()));
