@@ -102,7 +102,7 @@ def test_dashboards_render_in_a_browser_as_their_data_says(firelocal_endpoint, t
         assert f"<h2>{title_text}</h2>" in dom
 
     # Every console page loads without a script error.
-    pages = ["", "dashboards", f"dashboards/{dashboard}", "s3", f"s3/{bucket}", f"s3/{bucket}/clicks/part-0.json", "firehose", "lambda", "apigateway", "athena", f"athena/{query_id}", "stacks"]
+    pages = ["", "dashboards", f"dashboards/{dashboard}", "s3", f"s3/{bucket}", f"s3/{bucket}/clicks/part-0.json", "firehose", "lambda", "apigateway", "athena", f"athena/{query_id}", "stacks", "faults"]
     for page in pages:
         with urllib.request.urlopen(f"{firelocal_endpoint}/_firelocal/console/{page}") as r:
             assert r.status == 200 and "text/html" in r.headers["Content-Type"]

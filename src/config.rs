@@ -55,6 +55,10 @@ pub struct Config {
     /// redacted), for `firelocal replay`.
     #[arg(long, env = "FIRELOCAL_RECORD", value_name = "FILE.jsonl")]
     pub record: Option<PathBuf>,
+    /// Inject faults from this file (JSON or YAML rules, as `POST /_firelocal/faults` takes them):
+    /// AWS errors and latency by service, operation and resource.
+    #[arg(long, env = "FIRELOCAL_FAULTS", value_name = "FILE")]
+    pub faults: Option<PathBuf>,
     /// Start from the state in this snapshot (`firelocal snapshot save`): unpacked into
     /// `--data-dir`, which must then be empty or new, or into the ephemeral state's folder.
     #[arg(long, env = "FIRELOCAL_SNAPSHOT", value_name = "FILE.tar.zst")]
@@ -83,7 +87,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, s3_lifecycle_interval: Duration::from_secs(60), athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new(), record: None, snapshot: None }
+        Config { host: "127.0.0.1".into(), port: 4566, data_dir: None, region: "us-east-1".into(), log_level: "info".into(), firehose_max_interval: None, s3_lifecycle_interval: Duration::from_secs(60), athena_scan_cache_mb: 512, verify_signatures: false, enforce_iam: false, init: Vec::new(), init_params: Vec::new(), record: None, snapshot: None, faults: None }
     }
 }
 

@@ -31,7 +31,7 @@ pub fn page(title: &str, body: &str, embedded: bool) -> String {
     let nav = if embedded {
         String::new()
     } else {
-        let links = [("dashboards", "Dashboards"), ("s3", "S3"), ("firehose", "Firehose"), ("lambda", "Lambda"), ("apigateway", "API Gateway"), ("athena", "Athena"), ("stacks", "Stacks")];
+        let links = [("dashboards", "Dashboards"), ("s3", "S3"), ("firehose", "Firehose"), ("lambda", "Lambda"), ("apigateway", "API Gateway"), ("athena", "Athena"), ("stacks", "Stacks"), ("faults", "Faults")];
         let items: String = links.iter().map(|(p, n)| format!(r#"<a href="/_firelocal/console/{p}">{n}</a>"#)).collect();
         format!(r#"<header><strong>firelocal</strong><nav>{items}</nav><label class="live"><input type="checkbox" id="live"> live</label></header>"#)
     };

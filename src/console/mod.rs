@@ -73,6 +73,7 @@ pub async fn handle(state: &AppState, req: &AwsRequest) -> HttpResponse {
         },
         (true, ["stacks"]) => html_response(stacks(state)),
         (true, ["stacks", name]) => html_response(stack(state, name)),
+        (true, ["faults"]) => html_response(faults(state)),
         _ => {
             if p.first() == Some(&"api") {
                 return AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path)).render(Protocol::RestJson1, &req.request_id, false);
@@ -92,6 +93,23 @@ fn overview(state: &AppState) -> String {
     let cards = [("dashboards", "Dashboards", dashboards), ("s3", "Buckets", buckets), ("firehose", "Delivery streams", streams.len()), ("lambda", "Functions", functions.len()), ("stacks", "Stacks", stacks)];
     let body: String = cards.iter().map(|(p, n, c)| format!(r#"<a class="card" href="{ROOT}/{p}"><div class="kpi">{c}</div><div>{n}</div></a>"#)).collect();
     page("Console", &format!("<h1>firelocal console</h1>{body}<p class=\"muted\">Tick <em>live</em> to refresh every 2 s.</p>"), false)
+}
+
+/// The injected faults in force and how many requests each has hit.
+fn faults(state: &AppState) -> String {
+    let rows: Vec<Vec<String>> = state
+        .faults
+        .list()
+        .iter()
+        .map(|f| {
+            let any = |v: &Option<String>| esc(v.as_deref().unwrap_or("*"));
+            let error = f.error.as_ref().map(|e| format!("{} {}", e.status.map(|s| s.to_string()).unwrap_or_default(), e.code)).unwrap_or_else(|| "-".into());
+            let count = f.count.map_or("unlimited".to_string(), |c| c.to_string());
+            vec![esc(&f.id), any(&f.service), any(&f.operation), any(&f.resource), esc(error.trim()), f.latency_ms.to_string(), f.probability.to_string(), f.hits.to_string(), count]
+        })
+        .collect();
+    let help = "<p class=\"muted\">Add faults with <code>POST /_firelocal/faults</code> or <code>serve --faults FILE</code>; see docs/hardening.md.</p>";
+    page("Faults", &format!("<h1>Injected faults</h1>{}{help}", table(&["Id", "Service", "Operation", "Resource", "Error", "Latency ms", "Probability", "Hits", "Count"], &rows)), false)
 }
 
 fn dashboards(state: &AppState) -> String {

@@ -4,6 +4,7 @@
 pub mod authz;
 pub mod record;
 pub mod expect;
+pub mod faults;
 pub mod health;
 pub mod router;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub recorder: Option<record::Recorder>,
     /// Where state lives (snapshots copy it).
     pub root: Arc<crate::state::Root>,
+    /// Injected faults (`/_firelocal/faults`, `--faults FILE`).
+    pub faults: faults::Faults,
     /// Keeps an ephemeral data directory alive (and deletes it at exit).
     _tempdir: Option<tempfile::TempDir>,
 }
@@ -77,7 +80,12 @@ impl Server {
             let _ = services.s3.secrets.set(lookup);
         }
         let recorder = config.record.as_deref().map(record::Recorder::open).transpose()?;
-        let state = Arc::new(AppState { services, config, started: Instant::now(), recorder, root, _tempdir: tempdir });
+        let faults = faults::Faults::default();
+        if let Some(file) = &config.faults {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("--faults {}: {e}", file.display()))?;
+            faults::parse(&text).and_then(|rules| faults.add(rules)).map_err(|e| format!("--faults {}: {e}", file.display()))?;
+        }
+        let state = Arc::new(AppState { services, config, started: Instant::now(), recorder, root, faults, _tempdir: tempdir });
         let weak = Arc::downgrade(&state);
         state.services.cloudformation.set_dispatch(Arc::new(move |req| {
             let weak = weak.clone();
@@ -272,6 +280,21 @@ async fn respond(state: &AppState, areq: &AwsRequest, started: Instant) -> (Http
             return (resp, route.name().to_string(), "AccessDenied");
         }
     };
+    if state.faults.active()
+        && let Some(injection) = state.faults.check(route.name(), &operation_of(&route, areq), areq)
+    {
+        let (ms, error) = match injection {
+            faults::Injection::Delay(ms) => (ms, None),
+            faults::Injection::Fail(ms, e) => (ms, Some(e)),
+        };
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if let Some(e) = error {
+            let mut resp = e.render(route.protocol(), &areq.request_id, areq.method == Method::HEAD);
+            stamp_request_id(&mut resp, route.protocol(), &areq.request_id);
+            tracing::info!(target: "firelocal::request", service = route.name(), operation = "InjectedFault", status = resp.status().as_u16(), "{} {}", areq.method, areq.path);
+            return (resp, route.name().to_string(), "InjectedFault");
+        }
+    }
     let dispatched = std::panic::AssertUnwindSafe(dispatch(state, &route, areq, guard));
     let (mut resp, operation) = match futures_util::FutureExt::catch_unwind(dispatched).await {
         Ok(r) => r,
@@ -294,6 +317,50 @@ async fn respond(state: &AppState, areq: &AwsRequest, started: Instant) -> (Http
         areq.path
     );
     (resp, route.name().to_string(), operation)
+}
+
+/// The operation a request names, for matching faults before the service runs: the
+/// `X-Amz-Target` operation, the awsQuery `Action`, or S3's and Lambda's own reading of the
+/// request; empty for the REST services (their faults match on service and resource).
+fn operation_of<'a>(route: &Route, req: &'a AwsRequest) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
+    if let Some(t) = req.header("x-amz-target") {
+        return Cow::Borrowed(t.rsplit('.').next().unwrap_or(t));
+    }
+    if let Some(a) = req.query_param("Action") {
+        return Cow::Borrowed(a);
+    }
+    match route {
+        Route::Service(ServiceId::S3) => Cow::Borrowed(crate::services::s3::wire::operation_name(req)),
+        Route::Service(ServiceId::Lambda) => Cow::Borrowed(crate::services::lambda::wire::operation_name(req)),
+        _ if route.protocol() == Protocol::AwsQuery => {
+            let form = protocol::parse_query(&String::from_utf8_lossy(&req.body));
+            Cow::Owned(form.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v).unwrap_or_default())
+        }
+        _ => Cow::Borrowed(""),
+    }
+}
+
+/// `/_firelocal/faults`: GET lists the faults in force (with hits), POST adds rules (JSON or
+/// YAML: one, a list, or `{"faults": [...]}`), DELETE removes all, DELETE `/{id}` one.
+fn faults_endpoint(state: &AppState, req: &AwsRequest) -> HttpResponse {
+    let json = |status: StatusCode, v: serde_json::Value| protocol::response(status, vec![("content-type", "application/json".into())], bytes::Bytes::from(v.to_string()));
+    let bad = |m: String| AwsError::new(StatusCode::BAD_REQUEST, "InvalidFault", m).render(Protocol::RestJson1, &req.request_id, false);
+    let id = req.path.strip_prefix("/_firelocal/faults/").filter(|i| !i.is_empty());
+    match (&req.method, id) {
+        (&Method::GET, None) => json(StatusCode::OK, serde_json::json!({ "faults": state.faults.list() })),
+        (&Method::POST, None) => match faults::parse(&String::from_utf8_lossy(&req.body)).and_then(|rules| state.faults.add(rules)) {
+            Ok(added) => json(StatusCode::CREATED, serde_json::json!({ "faults": added })),
+            Err(m) => bad(m),
+        },
+        (&Method::DELETE, None) => {
+            state.faults.remove(None);
+            json(StatusCode::OK, serde_json::json!({ "faults": [] }))
+        }
+        (&Method::DELETE, Some(id)) if state.faults.remove(Some(id)) => json(StatusCode::OK, serde_json::json!({ "removed": id })),
+        (&Method::DELETE, Some(id)) => AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no fault {id}")).render(Protocol::RestJson1, &req.request_id, false),
+        _ => AwsError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "use GET, POST or DELETE").render(Protocol::RestJson1, &req.request_id, false),
+    }
 }
 
 /// The secret of an access key: the default `test`/`test`, IAM users' keys, STS credentials.
@@ -363,6 +430,7 @@ async fn internal(state: &AppState, req: &AwsRequest) -> Option<HttpResponse> {
         "/_localstack/health" if get => Some(health::localstack()),
         "/_firelocal/firehose/flush" if req.method == Method::POST => Some(firehose_flush(state, req).await),
         "/_firelocal/snapshot" if req.method == Method::GET => Some(snapshot(state, req).await),
+        p if p == "/_firelocal/faults" || p.starts_with("/_firelocal/faults/") => Some(faults_endpoint(state, req)),
         p if p == "/_firelocal/console" || p.starts_with("/_firelocal/console/") => Some(crate::console::handle(state, req).await),
         _ => Some(
             AwsError::new(StatusCode::NOT_FOUND, "NotFound", format!("no firelocal endpoint {} {}", req.method, req.path))

@@ -57,6 +57,11 @@ pub fn access(req: &AwsRequest, region: &str) -> Vec<Access> {
     out
 }
 
+/// The operation a request names (`Invoke`, `CreateFunction`...).
+pub fn operation_name(req: &AwsRequest) -> &'static str {
+    operation(req).0
+}
+
 /// The operation a request names and its decoded path segments after `/functions`.
 fn operation(req: &AwsRequest) -> (&'static str, Vec<String>) {
     let path = req.path.trim_end_matches('/');

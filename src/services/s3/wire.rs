@@ -443,6 +443,11 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
     (op, result)
 }
 
+/// The operation a request names (`PutObject`, `GetBucketCors`...).
+pub fn operation_name(req: &AwsRequest) -> &'static str {
+    operation(req, &address(req))
+}
+
 /// The operation a request names: its method, whether it addresses a bucket or an object, and
 /// its sub-resource query parameters.
 fn operation(req: &AwsRequest, addr: &Address) -> &'static str {
