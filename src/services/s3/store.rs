@@ -197,7 +197,36 @@ impl Store {
         std::fs::create_dir_all(&blobs)?;
         let db = root.open_db()?;
         db.lock().execute_batch(SCHEMA)?;
-        Ok(Store { db, blobs, root: root.clone() })
+        let store = Store { db, blobs, root: root.clone() };
+        match store.sweep_orphans() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "removed object files no object or part refers to (left by a crash)"),
+            Err(e) => tracing::warn!(error = ?e, "could not look for orphaned object files"),
+        }
+        Ok(store)
+    }
+
+    /// Removes blob files that no object or part row names: what a crash leaves between writing
+    /// a file and committing its row, or between deleting a row and its file. Runs at start-up,
+    /// before any request.
+    fn sweep_orphans(&self) -> S3Result<usize> {
+        let referenced: std::collections::HashSet<String> = {
+            let db = self.db.lock();
+            let mut st = db.prepare("SELECT file FROM s3_objects WHERE file IS NOT NULL UNION SELECT file FROM s3_parts WHERE file IS NOT NULL")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut removed = 0;
+        for dir in std::fs::read_dir(&self.blobs)?.flatten() {
+            let Ok(files) = std::fs::read_dir(dir.path()) else { continue };
+            for f in files.flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if f.path().is_file() && !referenced.contains(&name) && std::fs::remove_file(f.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     fn blob_path(&self, id: &str) -> PathBuf {
@@ -706,6 +735,29 @@ mod tests {
         // Overwriting drops the old file.
         s.put_object("b", &row("../../../etc/passwd", Data::Inline(Bytes::from_static(b"x"))), |_| Ok(()))?;
         assert!(!s.blob_path(id).exists());
+        Ok(())
+    }
+
+    #[test]
+    fn a_restart_removes_files_no_row_names() -> S3Result<()> {
+        let dir = tempfile::tempdir()?;
+        let (kept, orphan) = {
+            let root = crate::state::Root::new(dir.path(), true);
+            let s = Store::open(&root)?;
+            s.create_bucket("b", "us-east-1", 0, &[])?;
+            let kept = s.write_data(Bytes::from(vec![1u8; INLINE_MAX + 1]))?;
+            s.put_object("b", &row("k", kept.clone()), |_| Ok(()))?;
+            // A file written but never committed, as a crash leaves it.
+            let orphan = s.write_data(Bytes::from(vec![2u8; INLINE_MAX + 1]))?;
+            (kept, orphan)
+        };
+        let s = Store::open(&crate::state::Root::new(dir.path(), true))?;
+        let path = |d: &Data| match d {
+            Data::File(id) => s.blob_path(id),
+            Data::Inline(_) => PathBuf::new(),
+        };
+        assert!(path(&kept).is_file() && !path(&orphan).exists());
+        assert_eq!(s.read_data(&kept, None)?.len(), INLINE_MAX + 1);
         Ok(())
     }
 }
