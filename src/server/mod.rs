@@ -327,16 +327,10 @@ fn operation_of<'a>(route: &Route, req: &'a AwsRequest) -> std::borrow::Cow<'a, 
     if let Some(t) = req.header("x-amz-target") {
         return Cow::Borrowed(t.rsplit('.').next().unwrap_or(t));
     }
-    if let Some(a) = req.query_param("Action") {
-        return Cow::Borrowed(a);
-    }
     match route {
         Route::Service(ServiceId::S3) => Cow::Borrowed(crate::services::s3::wire::operation_name(req)),
         Route::Service(ServiceId::Lambda) => Cow::Borrowed(crate::services::lambda::wire::operation_name(req)),
-        _ if route.protocol() == Protocol::AwsQuery => {
-            let form = protocol::parse_query(&String::from_utf8_lossy(&req.body));
-            Cow::Owned(form.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v).unwrap_or_default())
-        }
+        _ if route.protocol() == Protocol::AwsQuery => Cow::Owned(router::action(req).unwrap_or_default()),
         _ => Cow::Borrowed(""),
     }
 }

@@ -151,7 +151,7 @@ pub fn route(req: &AwsRequest) -> Route {
 }
 
 /// The query-protocol `Action`, from the query string or a form body.
-fn action(req: &AwsRequest) -> Option<String> {
+pub fn action(req: &AwsRequest) -> Option<String> {
     if let Some(a) = req.query_param("Action") {
         return Some(a.to_string());
     }

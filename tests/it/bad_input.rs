@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::common::Firelocal;
+use crate::common::{Firelocal, form_encode};
 
 /// One row of the table.
 #[derive(Debug, Deserialize)]
@@ -132,8 +132,4 @@ async fn every_bad_input_gets_awss_error_and_the_server_goes_on() {
     }
     assert!(failures.is_empty(), "{} of {checked} rows failed:\n{}", failures.len(), failures.join("\n"));
     assert!(checked >= 200, "the table should hold at least 200 error rows, it has {checked}");
-}
-
-fn form_encode(s: &str) -> String {
-    crate::common::form_encode(s)
 }

@@ -138,11 +138,6 @@ pub fn kind_of(has_query: impl Fn(&str) -> bool) -> Option<&'static Kind> {
     KINDS.iter().find(|k| has_query(k.sub))
 }
 
-/// The configuration kind for a sub-resource name.
-pub fn kind(sub: &str) -> Option<&'static Kind> {
-    KINDS.iter().find(|k| k.sub == sub)
-}
-
 /// Writes a parsed document back as XML, S3's namespace on the root.
 pub fn render(doc: &Element) -> String {
     doc.to_document(NS)
@@ -403,7 +398,7 @@ mod tests {
 
     #[test]
     fn checks_as_s3_does() {
-        let cors = kind("cors").map(|k| *k);
+        let cors = kind_of(|q| q == "cors").copied();
         let Some(cors) = cors else { panic!("cors is a kind") };
         let bad = parse(b"<CORSConfiguration><CORSRule><AllowedMethod>PATCH</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>").unwrap_or_default();
         assert!(matches!(validate(&cors, &bad), Err(S3Error::InvalidRequest(_))));

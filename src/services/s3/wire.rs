@@ -165,17 +165,17 @@ fn acl_xml() -> XmlWriter {
 
 /// PutBucketAcl / PutObjectAcl: a canned ACL header, grant headers, or an ACL document.
 fn put_acl(s3: &S3, req: &AwsRequest, bucket: &str, key: Option<&str>) -> S3Result<HttpResponse> {
-    let canned = req.header("x-amz-acl");
-    let grants = req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-"));
     let body = payload(req)?.data;
-    if !body.iter().all(u8::is_ascii_whitespace) {
+    let document = !body.iter().all(u8::is_ascii_whitespace);
+    if document {
         let doc = parse_xml_body(&body)?;
         if doc.name != "AccessControlPolicy" {
             return Err(S3Error::MalformedXml(format!("expected <AccessControlPolicy>, found <{}>", doc.name)));
         }
     }
-    let owner_only = canned.or((!grants && body.iter().all(u8::is_ascii_whitespace)).then_some("private"));
-    ops::check_acl_write(s3, bucket, owner_only)?;
+    // No header and no document: the call sets nothing but the owner's access.
+    let acl = requested_acl(req).unwrap_or(if document { None } else { Some("private") });
+    ops::check_acl_write(s3, bucket, acl)?;
     match key {
         Some(k) => {
             let obj = s3.store.object(bucket, k)?;
@@ -263,11 +263,7 @@ fn post_object(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse
         Some(xml) => config::tags(&parse_xml_body(xml.as_bytes())?, 10)?,
         None => Vec::new(),
     };
-    let sse = match form.get("x-amz-server-side-encryption").as_deref().map(str::trim) {
-        None | Some("AES256") => None,
-        Some(alg @ ("aws:kms" | "aws:kms:dsse")) => Some((alg.to_string(), form.get("x-amz-server-side-encryption-aws-kms-key-id"))),
-        Some(other) => return Err(S3Error::InvalidArgument(format!("The encryption method specified is not supported: {other}"))),
-    };
+    let sse = requested_sse(form.get("x-amz-server-side-encryption").as_deref(), form.get("x-amz-server-side-encryption-aws-kms-key-id"))?;
     let meta = ObjectMeta {
         // As on S3, the file part's own Content-Type is not used: only the form field.
         content_type: form.get("content-type"),
@@ -673,11 +669,7 @@ fn object_meta(req: &AwsRequest) -> S3Result<ObjectMeta> {
         Some(t) => config::parse_tag_header(t)?,
         None => Vec::new(),
     };
-    let sse = match req.header("x-amz-server-side-encryption").map(str::trim) {
-        None | Some("AES256") => None,
-        Some(alg @ ("aws:kms" | "aws:kms:dsse")) => Some((alg.to_string(), h("x-amz-server-side-encryption-aws-kms-key-id"))),
-        Some(other) => return Err(S3Error::InvalidArgument(format!("The encryption method specified is not supported: {other}"))),
-    };
+    let sse = requested_sse(req.header("x-amz-server-side-encryption"), h("x-amz-server-side-encryption-aws-kms-key-id"))?;
     if sse.is_none() && req.header("x-amz-server-side-encryption-aws-kms-key-id").is_some() {
         return Err(S3Error::InvalidArgument("Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms".into()));
     }
@@ -696,14 +688,32 @@ fn object_meta(req: &AwsRequest) -> S3Result<ObjectMeta> {
     })
 }
 
+/// The ACL a request asks for: `None` when it names none, `Some(Some(canned))` for
+/// `x-amz-acl`, `Some(None)` for `x-amz-grant-*` headers.
+fn requested_acl(req: &AwsRequest) -> Option<Option<&str>> {
+    match req.header("x-amz-acl") {
+        Some(a) => Some(Some(a)),
+        None if req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-")) => Some(None),
+        None => None,
+    }
+}
+
+/// The server-side encryption a write asks for (header or form field) and its KMS key: `None`
+/// for SSE-S3 (the default), `InvalidArgument` for an algorithm S3 does not have.
+fn requested_sse(algorithm: Option<&str>, key: Option<String>) -> S3Result<Option<(String, Option<String>)>> {
+    match algorithm.map(str::trim) {
+        None | Some("AES256") => Ok(None),
+        Some(alg @ ("aws:kms" | "aws:kms:dsse")) => Ok(Some((alg.to_string(), key))),
+        Some(other) => Err(S3Error::InvalidArgument(format!("The encryption method specified is not supported: {other}"))),
+    }
+}
+
 /// The metadata of a new object: the request's, with the bucket's default encryption when the
 /// request names none, and its `x-amz-acl` checked against the bucket's ownership controls.
 fn new_object_meta(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<ObjectMeta> {
     let mut meta = object_meta(req)?;
-    if let Some(acl) = req.header("x-amz-acl") {
-        ops::check_acl_write(s3, bucket, Some(acl))?;
-    } else if req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-")) {
-        ops::check_acl_write(s3, bucket, None)?;
+    if let Some(acl) = requested_acl(req) {
+        ops::check_acl_write(s3, bucket, acl)?;
     }
     if meta.sse.is_none() {
         meta.sse = s3.kms_default(bucket);
@@ -812,13 +822,7 @@ fn create_bucket(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpRespon
         }
         doc.child_text("LocationConstraint").map(str::to_string)
     };
-    let grants = req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-"));
-    let acl = match req.header("x-amz-acl") {
-        Some(a) => Some(Some(a)),
-        None if grants => Some(None),
-        None => None,
-    };
-    let settings = ops::BucketSettings { ownership: req.header("x-amz-object-ownership"), acl };
+    let settings = ops::BucketSettings { ownership: req.header("x-amz-object-ownership"), acl: requested_acl(req) };
     ops::create_bucket(s3, bucket, constraint.as_deref(), req.region(&s3.region), settings)?;
     Ok(empty(StatusCode::OK, vec![("location", format!("/{bucket}"))]))
 }
@@ -1081,9 +1085,32 @@ fn url_encoding(req: &AwsRequest) -> S3Result<bool> {
     }
 }
 
+/// How a listing writes keys: URL-encoded (slashes kept) with `encoding-type=url`, else as is.
+fn key_encoder(url: bool) -> impl Fn(&str) -> String {
+    move |s: &str| if url { url_encode(s).replace("%2F", "/") } else { s.to_string() }
+}
+
+/// Whether a resume marker is itself a common prefix (it ends at the first delimiter after the
+/// prefix), so the page resumes past everything under it.
+fn marker_is_common_prefix(marker: &str, prefix: &str, delimiter: Option<&str>) -> bool {
+    delimiter.is_some_and(|d| marker.starts_with(prefix) && marker[prefix.len()..].find(d).map(|i| prefix.len() + i + d.len()) == Some(marker.len()))
+}
+
+/// The elements after the markers that ListObjects (v1, v2) and ListObjectVersions share.
+fn listing_settings(w: &mut XmlWriter, max_keys: usize, delimiter: Option<&str>, url: bool, truncated: bool, enc: &dyn Fn(&str) -> String) {
+    w.elem("MaxKeys", &max_keys.to_string());
+    if let Some(d) = delimiter {
+        w.elem("Delimiter", &enc(d));
+    }
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("IsTruncated", if truncated { "true" } else { "false" });
+}
+
 fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<HttpResponse> {
     let url = url_encoding(req)?;
-    let enc = |s: &str| if url { url_encode(s).replace("%2F", "/") } else { s.to_string() };
+    let enc = key_encoder(url);
     let prefix = req.query_param("prefix").unwrap_or("").to_string();
     let delimiter = req.query_param("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
     let max_keys = parse_max(req, "max-keys", 1000)?;
@@ -1093,11 +1120,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
         Some(t) => decode_token(t)?,
         None => {
             // A v1 marker that is itself a common prefix resumes past everything under it.
-            let is_cp = !v2
-                && delimiter.as_deref().is_some_and(|d| {
-                    start_after.starts_with(prefix.as_str()) && start_after[prefix.len()..].find(d).map(|i| prefix.len() + i + d.len()) == Some(start_after.len())
-                });
-            (start_after.to_string(), is_cp)
+            (start_after.to_string(), !v2 && marker_is_common_prefix(start_after, &prefix, delimiter.as_deref()))
         }
     };
     let input = ListInput { prefix: prefix.clone(), delimiter: delimiter.clone(), max_keys, after, after_is_prefix };
@@ -1124,14 +1147,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
             w.elem("NextMarker", &enc(last.name()));
         }
     }
-    w.elem("MaxKeys", &max_keys.to_string());
-    if let Some(d) = &delimiter {
-        w.elem("Delimiter", &enc(d));
-    }
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("IsTruncated", if page.truncated { "true" } else { "false" });
+    listing_settings(&mut w, max_keys, delimiter.as_deref(), url, page.truncated, &enc);
     for e in &page.entries {
         if let ListEntry::Object(o) = e {
             w.open("Contents").elem("Key", &enc(&o.key)).elem("LastModified", &iso8601_millis(o.last_modified)).elem("ETag", &quoted(&o.etag));
@@ -1154,7 +1170,7 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
 /// version, `null`, and the latest, as S3 lists a bucket that was never versioned.
 fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
     let url = url_encoding(req)?;
-    let enc = |s: &str| if url { url_encode(s).replace("%2F", "/") } else { s.to_string() };
+    let enc = key_encoder(url);
     let prefix = req.query_param("prefix").unwrap_or("").to_string();
     let delimiter = req.query_param("delimiter").filter(|d| !d.is_empty()).map(str::to_string);
     let max_keys = parse_max(req, "max-keys", 1000)?;
@@ -1166,7 +1182,7 @@ fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<Htt
     if let Some(v) = version_marker.filter(|v| *v != "null") {
         return Err(S3Error::InvalidArgument(format!("Invalid version id specified: {v}")));
     }
-    let after_is_prefix = delimiter.as_deref().is_some_and(|d| key_marker.starts_with(prefix.as_str()) && key_marker.len() > prefix.len() && key_marker.ends_with(d));
+    let after_is_prefix = marker_is_common_prefix(key_marker, &prefix, delimiter.as_deref());
     let input = ListInput { prefix: prefix.clone(), delimiter: delimiter.clone(), max_keys, after: key_marker.to_string(), after_is_prefix };
     let page = ops::list_objects(s3, bucket, &input)?;
     let mut w = XmlWriter::new();
@@ -1175,14 +1191,7 @@ fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<Htt
     if page.truncated && let Some(last) = page.entries.last() {
         w.elem("NextKeyMarker", &enc(last.name())).elem("NextVersionIdMarker", "null");
     }
-    w.elem("MaxKeys", &max_keys.to_string());
-    if let Some(d) = &delimiter {
-        w.elem("Delimiter", &enc(d));
-    }
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("IsTruncated", if page.truncated { "true" } else { "false" });
+    listing_settings(&mut w, max_keys, delimiter.as_deref(), url, page.truncated, &enc);
     for e in &page.entries {
         if let ListEntry::Object(o) = e {
             w.open("Version").elem("Key", &enc(&o.key)).elem("VersionId", "null").elem("IsLatest", "true");
