@@ -125,8 +125,12 @@ def test_configuration_checks(s3, bucket):
         400,
     )
     expect_error(lambda: s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "Nobody"}]}), "MalformedXML", 400)
-    err = expect_error(lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}), "NotImplemented", 501)
-    assert "versioning" in str(err)
+    err = expect_error(
+        lambda: s3.put_bucket_versioning(Bucket=bucket, MFA="arn:aws:iam::000000000000:mfa/x 123456", VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"}),
+        "NotImplemented",
+        501,
+    )
+    assert "MFA delete" in str(err)
     expect_error(lambda: s3.get_bucket_cors(Bucket="no-such-bucket-config"), "NoSuchBucket", 404)
 
 

@@ -109,3 +109,44 @@ async fn cors_preflight_over_http() {
     // The server still answers the next request.
     assert!(s3.head_bucket().bucket("web").send().await.is_ok());
 }
+
+#[tokio::test]
+async fn versioning_through_the_rust_sdk() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, Delete, ObjectIdentifier, VersioningConfiguration};
+    let fl = Firelocal::start(&[]);
+    let s3 = fl.s3();
+    s3.create_bucket().bucket("ver").send().await.unwrap();
+    let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+    s3.put_bucket_versioning().bucket("ver").versioning_configuration(enabled).send().await.unwrap();
+    let got = s3.get_bucket_versioning().bucket("ver").send().await.unwrap();
+    assert_eq!(got.status(), Some(&BucketVersioningStatus::Enabled));
+
+    let put = |body: &'static str| s3.put_object().bucket("ver").key("k").body(body.as_bytes().to_vec().into()).send();
+    let v1 = put("one").await.unwrap().version_id().unwrap().to_string();
+    let v2 = put("two").await.unwrap().version_id().unwrap().to_string();
+    assert_ne!(v1, v2);
+    let old = s3.get_object().bucket("ver").key("k").version_id(&v1).send().await.unwrap();
+    assert_eq!(old.version_id(), Some(v1.as_str()));
+    assert_eq!(old.body.collect().await.unwrap().into_bytes().as_ref(), b"one");
+
+    let del = s3.delete_object().bucket("ver").key("k").send().await.unwrap();
+    assert_eq!(del.delete_marker(), Some(true));
+    let marker = del.version_id().unwrap().to_string();
+    let e = s3.get_object().bucket("ver").key("k").send().await.unwrap_err();
+    assert_eq!((code(&e), status(&e)), ("NoSuchKey".into(), 404));
+    let e = s3.head_object().bucket("ver").key("k").version_id(&marker).send().await.unwrap_err();
+    assert_eq!(status(&e), 405);
+
+    let listed = s3.list_object_versions().bucket("ver").send().await.unwrap();
+    let versions: Vec<(&str, bool)> = listed.versions().iter().map(|v| (v.version_id().unwrap_or(""), v.is_latest().unwrap_or(false))).collect();
+    assert_eq!(versions, vec![(v2.as_str(), false), (v1.as_str(), false)]);
+    assert_eq!(listed.delete_markers().iter().map(|m| m.version_id().unwrap_or("")).collect::<Vec<_>>(), vec![marker.as_str()]);
+
+    // Empty the bucket version by version, as tools do before deleting it.
+    let mut ids = vec![ObjectIdentifier::builder().key("k").version_id(&marker).build().unwrap()];
+    ids.extend([&v1, &v2].map(|v| ObjectIdentifier::builder().key("k").version_id(v).build().unwrap()));
+    let out = s3.delete_objects().bucket("ver").delete(Delete::builder().set_objects(Some(ids)).build().unwrap()).send().await.unwrap();
+    assert_eq!(out.deleted().len(), 3);
+    assert!(out.deleted().iter().any(|d| d.delete_marker() == Some(true) && d.delete_marker_version_id() == Some(marker.as_str())));
+    s3.delete_bucket().bucket("ver").send().await.unwrap();
+}

@@ -355,13 +355,13 @@ fn s3_path(call: &Call<'_>, s3: &crate::services::s3::S3, path: &str, body: Stri
     };
     let method = call.integration.http_method.as_deref().unwrap_or("GET");
     let result = match method {
-        "GET" | "HEAD" => ops::get_object(s3, bucket, key, &ops::Conditions::default(), None, method == "HEAD")
+        "GET" | "HEAD" => ops::get_object(s3, (bucket, key, None), &ops::Conditions::default(), None, method == "HEAD")
             .and_then(|(obj, _)| if method == "HEAD" { Ok(String::new()) } else { s3.store.read_data(&obj.data, None).map(|b| String::from_utf8_lossy(&b).into_owned()) }),
         "PUT" => {
             let meta = ObjectMeta { content_type: call.req.header("content-type").map(String::from), ..Default::default() };
             ops::put_object(s3, ops::PutObjectInput { bucket: bucket.into(), key: key.into(), body: Bytes::from(body), meta, ..Default::default() }).map(|_| String::new())
         }
-        "DELETE" => s3.store.delete_object(bucket, key).map(|_| String::new()),
+        "DELETE" => s3.delete_object(bucket, key, None, "ObjectRemoved:Delete").map(|_| String::new()),
         _ => return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", &call.request_id),
     };
     match result {

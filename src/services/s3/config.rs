@@ -206,11 +206,15 @@ pub fn validate(kind: &Kind, doc: &Element) -> S3Result<()> {
         }
         "accelerate" => one_of(doc.child_text("Status"), &["Enabled", "Suspended"], "Status"),
         "requestPayment" => one_of(doc.child_text("Payer"), &["Requester", "BucketOwner"], "Payer"),
-        "versioning" => match doc.child_text("Status").map(str::trim) {
-            None | Some("Suspended") => Ok(()),
-            Some("Enabled") => Err(S3Error::NotImplemented("object versioning (PutBucketVersioning Status=Enabled); a bucket that was never versioned lists its objects with version id null".into())),
-            Some(v) => Err(malformed(format!("Status must be Enabled or Suspended, not {v:?}"))),
-        },
+        "versioning" => {
+            if doc.child_text("MfaDelete").is_some_and(|m| m.trim() == "Enabled") {
+                return Err(S3Error::NotImplemented("MFA delete (MfaDelete=Enabled needs an MFA device, which firelocal does not have)".into()));
+            }
+            match doc.child_text("Status").map(str::trim) {
+                None | Some("Suspended" | "Enabled") => Ok(()),
+                Some(v) => Err(malformed(format!("Status must be Enabled or Suspended, not {v:?}"))),
+            }
+        }
         _ => Ok(()),
     }
 }

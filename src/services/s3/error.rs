@@ -10,6 +10,11 @@ pub enum S3Error {
     NoSuchBucket(String),
     NoSuchKey(String),
     NoSuchUpload(String),
+    /// A version id that names no version of the key.
+    NoSuchVersion { key: String, version_id: String },
+    /// The version asked for is a delete marker: 405 when it was named by id, else 404
+    /// NoSuchKey; either way with `x-amz-delete-marker` and the marker's version id.
+    DeleteMarker { key: String, version_id: String, last_modified: i64, by_version: bool },
     NoSuchBucketPolicy(String),
     /// A bucket configuration that is not set: S3's code and message for it, and the bucket.
     NoSuchConfiguration { code: &'static str, message: &'static str, bucket: String },
@@ -77,6 +82,15 @@ impl S3Error {
                 "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
             )
             .with("UploadId", id),
+            NoSuchVersion { key, version_id } => AwsError::new(StatusCode::NOT_FOUND, "NoSuchVersion", "The specified version does not exist.")
+                .with("Key", key)
+                .with("VersionId", version_id),
+            DeleteMarker { by_version: true, .. } => {
+                AwsError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+                    .with("Method", "GET")
+                    .with("ResourceType", "DeleteMarker")
+            }
+            DeleteMarker { key, .. } => AwsError::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.").with("Key", key),
             NoSuchBucketPolicy(b) => AwsError::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist").with("BucketName", b),
             MalformedPolicy(m) => AwsError::new(bad, "MalformedPolicy", m.clone()),
             NoSuchConfiguration { code, message, bucket } => AwsError::new(StatusCode::NOT_FOUND, code, *message).with("BucketName", bucket),
@@ -184,6 +198,20 @@ impl S3Error {
                 .with("ServerTime", crate::protocol::time::iso8601_millis(now * 1000)),
             AuthorizationQueryParameters(m) => AwsError::new(bad, "AuthorizationQueryParametersError", m.clone()),
             Internal(m) => AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("We encountered an internal error: {m}")),
+        }
+    }
+}
+
+impl S3Error {
+    /// Headers an error response carries besides its body: a delete marker's.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            S3Error::DeleteMarker { version_id, last_modified, .. } => vec![
+                ("x-amz-delete-marker", "true".into()),
+                ("x-amz-version-id", version_id.clone()),
+                ("last-modified", crate::protocol::time::http_date(*last_modified)),
+            ],
+            _ => Vec::new(),
         }
     }
 }

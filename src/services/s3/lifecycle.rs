@@ -32,6 +32,12 @@ pub struct Rule {
     pub expiration_date: Option<i64>,
     /// Abort multipart uploads this many days after they were initiated.
     pub abort_upload_days: Option<i64>,
+    /// Remove noncurrent versions this many days after they became noncurrent...
+    pub noncurrent_days: Option<i64>,
+    /// ...except the newest this many of each key.
+    pub newer_noncurrent_versions: usize,
+    /// Remove a delete marker once it is the only version left of its key.
+    pub expired_object_delete_marker: bool,
 }
 
 fn invalid(m: impl Into<String>) -> S3Error {
@@ -117,6 +123,16 @@ impl Rule {
                     expiration_date = Some(secs);
                 }
             }
+            let (mut noncurrent_days, mut newer_noncurrent_versions) = (None, 0);
+            if let Some(n) = r.child("NoncurrentVersionExpiration") {
+                let d = n.child("NoncurrentDays").ok_or_else(|| S3Error::MalformedXml("a NoncurrentVersionExpiration needs NoncurrentDays".into()))?;
+                noncurrent_days = Some(days(d, "NoncurrentVersionExpiration")?);
+                if let Some(k) = n.child_text("NewerNoncurrentVersions") {
+                    newer_noncurrent_versions = k.trim().parse::<usize>().ok().filter(|k| (1..=100).contains(k)).ok_or_else(|| invalid("NewerNoncurrentVersions must be between 1 and 100"))?;
+                }
+            }
+            let expired_object_delete_marker =
+                r.child("Expiration").and_then(|e| e.child_text("ExpiredObjectDeleteMarker")).is_some_and(|v| v.trim() == "true");
             let abort_upload_days = match r.child("AbortIncompleteMultipartUpload").and_then(|a| a.child("DaysAfterInitiation")) {
                 Some(d) => Some(days(d, "AbortIncompleteMultipartUpload")?),
                 None => None,
@@ -125,7 +141,17 @@ impl Rule {
             if abort_upload_days.is_some() && !filter.tags.is_empty() {
                 return Err(invalid("AbortIncompleteMultipartUpload cannot be specified with Tags."));
             }
-            out.push(Rule { id, enabled, filter, expiration_days, expiration_date, abort_upload_days });
+            out.push(Rule {
+                id,
+                enabled,
+                filter,
+                expiration_days,
+                expiration_date,
+                abort_upload_days,
+                noncurrent_days,
+                newer_noncurrent_versions,
+                expired_object_delete_marker,
+            });
         }
         Ok(out)
     }
@@ -169,10 +195,33 @@ pub fn sweep(s3: &S3, now: i64) -> S3Result<(usize, usize)> {
                     after = last.key.as_bytes().to_vec();
                     for obj in &page {
                         if rule.expires_at(obj).is_some_and(|t| t <= now) {
-                            s3.delete_object(&bucket, &obj.key, "LifecycleExpiration:Delete")?;
+                            s3.delete_object(&bucket, &obj.key, None, "LifecycleExpiration:Delete")?;
                             objects += 1;
                         }
                     }
+                }
+            }
+            if let Some(days) = rule.noncurrent_days {
+                let mut key: Option<String> = None;
+                let mut newer = 0;
+                for (obj, since) in s3.store.noncurrent_versions(&bucket, &rule.filter.prefix, now * 1000)? {
+                    // Versions come newest first within a key: the first ones may be kept.
+                    if key.as_deref() != Some(obj.key.as_str()) {
+                        key = Some(obj.key.clone());
+                        newer = 0;
+                    }
+                    newer += 1;
+                    if newer <= rule.newer_noncurrent_versions || !rule.matches(&obj) || next_midnight(since / 1000 + days * DAY) > now {
+                        continue;
+                    }
+                    s3.delete_object(&bucket, &obj.key, Some(obj.version_id.as_deref().unwrap_or("null")), "LifecycleExpiration:Delete")?;
+                    objects += 1;
+                }
+            }
+            if rule.expired_object_delete_marker {
+                for (key, version) in s3.store.lone_delete_markers(&bucket, &rule.filter.prefix)? {
+                    s3.delete_object(&bucket, &key, Some(&version), "LifecycleExpiration:Delete")?;
+                    objects += 1;
                 }
             }
             if let Some(d) = rule.abort_upload_days {
@@ -230,5 +279,53 @@ mod tests {
     fn days_round_up_to_midnight() {
         assert_eq!(next_midnight(DAY * 10), DAY * 10);
         assert_eq!(next_midnight(DAY * 10 + 1), DAY * 11);
+    }
+
+    #[test]
+    fn noncurrent_versions_and_lone_delete_markers_expire() -> S3Result<()> {
+        use super::super::store::{Data, ObjectMeta, Store};
+        let dir = tempfile::tempdir()?;
+        let s3 = S3::new(Store::open(&crate::state::Root::new(dir.path(), false))?, "us-east-1")?;
+        s3.store.create_bucket("b", "us-east-1", 0, &[])?;
+        s3.set_config("b", "versioning", Some("<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"))?;
+        let put = |key: &str, at: i64| -> S3Result<Option<String>> {
+            let mut r = ObjectRow {
+                key: key.into(),
+                size: 1,
+                etag: "e".into(),
+                last_modified: at * 1000,
+                meta: ObjectMeta::default(),
+                checksum: None,
+                parts_count: None,
+                data: Data::Inline(bytes::Bytes::from_static(b"x")),
+                version_id: None,
+            };
+            s3.store.put_object("b", &mut r, |_| Ok(()))?;
+            Ok(r.version_id)
+        };
+        // Three versions of `k` (two noncurrent from now), and `gone` with only a marker left.
+        let now = crate::protocol::time::now_millis() / 1000;
+        put("k", now)?;
+        put("k", now)?;
+        let newest = put("k", now)?;
+        let gone = put("gone", now)?;
+        s3.delete_object("b", "gone", None, "ObjectRemoved:Delete")?;
+        s3.delete_object("b", "gone", gone.as_deref(), "ObjectRemoved:Delete")?;
+        s3.set_config(
+            "b",
+            "lifecycle",
+            Some("<LifecycleConfiguration><Rule><ID>r</ID><Filter/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>2</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>"),
+        )?;
+        let versions = |key: &str| -> S3Result<usize> { Ok(s3.store.list_versions("b", (b"", None), key, 100)?.len()) };
+        assert_eq!(versions("k")?, 3);
+        // Not yet two days after the versions became noncurrent.
+        sweep(&s3, now + DAY)?;
+        assert_eq!(versions("k")?, 3);
+        assert_eq!(versions("gone")?, 0, "a lone delete marker goes at once");
+        sweep(&s3, now + 4 * DAY)?;
+        // The current version and the newest noncurrent one are kept.
+        assert_eq!(versions("k")?, 2);
+        assert_eq!(s3.store.object("b", "k")?.version_id, newest);
+        Ok(())
     }
 }

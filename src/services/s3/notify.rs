@@ -73,6 +73,8 @@ pub struct Event<'a> {
     /// Size and ETag, for the events that create an object.
     pub size: Option<u64>,
     pub etag: Option<&'a str>,
+    /// The version created or removed, in a versioned bucket.
+    pub version_id: Option<&'a str>,
 }
 
 /// The notification configurations of every bucket, and the hooks into Lambda.
@@ -148,6 +150,9 @@ pub fn event_json(region: &str, e: &Event<'_>, configuration_id: &str, sequencer
     }
     if let Some(etag) = e.etag {
         object["eTag"] = json!(etag);
+    }
+    if let Some(v) = e.version_id {
+        object["versionId"] = json!(v);
     }
     json!({ "Records": [{
         "eventVersion": "2.1",

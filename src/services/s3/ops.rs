@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use super::checksum::{self, Algorithm};
 use super::error::{S3Error, S3Result};
-use super::store::{BucketRow, Checksum, ChecksumType, Data, ObjectMeta, ObjectRow, PartRow, Store, UploadRow};
+use super::store::{BucketRow, Checksum, ChecksumType, Data, Deletion, ObjectMeta, ObjectRow, PartRow, Store, UploadRow, VersionEntry};
 use crate::protocol::time::now_millis;
 
 /// Now, to the whole second: S3 keeps LastModified with second precision, so listings
@@ -93,16 +93,40 @@ impl S3 {
 
     /// Tells the bucket's notification destinations that `event` happened to this object.
     pub fn notify(&self, name: &'static str, bucket: &str, key: &str, obj: Option<&ObjectRow>) {
-        let event = super::notify::Event { name, bucket, key, size: obj.map(|o| o.size), etag: obj.map(|o| o.etag.as_str()) };
+        let event = super::notify::Event {
+            name,
+            bucket,
+            key,
+            size: obj.map(|o| o.size),
+            etag: obj.map(|o| o.etag.as_str()),
+            version_id: obj.and_then(|o| o.version_id.as_deref()),
+        };
         self.notifications.emit(&self.region, event);
     }
 
-    /// Deletes an object and, if there was one, sends `event` (`ObjectRemoved:Delete`...).
-    pub fn delete_object(&self, bucket: &str, key: &str, event: &'static str) -> S3Result<()> {
-        if self.store.delete_object(bucket, key)? {
-            self.notify(event, bucket, key, None);
+    /// Deletes an object (or, with `version`, one version of it) and, if that changed anything,
+    /// sends `event` (`ObjectRemoved:Delete`...), or its `DeleteMarkerCreated` form when the
+    /// delete made a marker.
+    pub fn delete_object(&self, bucket: &str, key: &str, version: Option<&str>, event: &'static str) -> S3Result<Deletion> {
+        let d = self.store.delete_object(bucket, key, version, now_seconds())?;
+        if d.changed {
+            let name = match (d.delete_marker && version.is_none(), event.starts_with("Lifecycle")) {
+                (false, _) => event,
+                (true, true) => "LifecycleExpiration:DeleteMarkerCreated",
+                (true, false) => "ObjectRemoved:DeleteMarkerCreated",
+            };
+            let e = super::notify::Event { name, bucket, key, size: None, etag: None, version_id: d.version_id.as_deref().filter(|v| *v != "null") };
+            self.notifications.emit(&self.region, e);
         }
-        Ok(())
+        Ok(d)
+    }
+
+    /// An object's current version, or the version named.
+    pub fn object(&self, bucket: &str, key: &str, version: Option<&str>) -> S3Result<ObjectRow> {
+        match version {
+            Some(v) => self.store.object_version(bucket, key, v),
+            None => self.store.object(bucket, key),
+        }
     }
 }
 
@@ -460,7 +484,7 @@ pub fn put_object(s3: &S3, input: PutObjectInput) -> S3Result<ObjectRow> {
     let size = input.body.len() as u64;
     let etag = checksum::md5_hex(&input.body);
     let data = s3.store.write_data(input.body)?;
-    let row = ObjectRow {
+    let mut row = ObjectRow {
         key: input.key,
         size,
         etag,
@@ -469,9 +493,11 @@ pub fn put_object(s3: &S3, input: PutObjectInput) -> S3Result<ObjectRow> {
         checksum: checksum.map(|(algorithm, value)| Checksum { algorithm, value, kind: ChecksumType::FullObject }),
         parts_count: None,
         data: data.clone(),
+        version_id: None,
     };
     let (if_none_match, if_match) = (input.if_none_match, input.if_match);
-    let result = s3.store.put_object(&input.bucket, &row, |current| conditional_write(current, &row.key, if_none_match.as_deref(), if_match.as_deref()));
+    let key = row.key.clone();
+    let result = s3.store.put_object(&input.bucket, &mut row, |current| conditional_write(current, &key, if_none_match.as_deref(), if_match.as_deref()));
     if result.is_err() {
         s3.store.drop_data(&data);
     }
@@ -504,13 +530,12 @@ fn conditional_write(current: Option<&ObjectRow>, key: &str, if_none_match: Opti
 /// Archived objects (GLACIER, DEEP_ARCHIVE) can be inspected (`head`) but not read.
 pub fn get_object(
     s3: &S3,
-    bucket: &str,
-    key: &str,
+    (bucket, key, version): (&str, &str, Option<&str>),
     conditions: &Conditions,
     range: Option<(ByteRange, &str)>,
     head: bool,
 ) -> S3Result<(ObjectRow, Option<(u64, u64)>)> {
-    let obj = s3.store.object(bucket, key)?;
+    let obj = s3.object(bucket, key, version)?;
     if !head && let Some(c) = obj.meta.storage_class.as_deref().filter(|c| ["GLACIER", "DEEP_ARCHIVE"].contains(c)) {
         return Err(S3Error::InvalidObjectState(c.to_string()));
     }
@@ -534,20 +559,22 @@ pub fn part_range(obj: &ObjectRow, n: u32) -> S3Result<((u64, u64), usize)> {
 /// DeleteObjects' per-key outcome.
 pub struct DeleteOutcome {
     pub key: String,
-    pub error: Option<S3Error>,
+    /// The version id the request named.
+    pub version: Option<String>,
+    pub result: S3Result<Deletion>,
 }
 
-/// DeleteObjects: each key independently; a missing key counts as deleted.
-pub fn delete_objects(s3: &S3, bucket: &str, keys: Vec<String>) -> S3Result<Vec<DeleteOutcome>> {
+/// DeleteObjects: each key (or key version) independently; a missing key counts as deleted.
+pub fn delete_objects(s3: &S3, bucket: &str, keys: Vec<(String, Option<String>)>) -> S3Result<Vec<DeleteOutcome>> {
     if keys.len() > MAX_DELETE_KEYS {
         return Err(S3Error::MalformedXml(format!("at most {MAX_DELETE_KEYS} keys can be deleted at once")));
     }
     s3.store.bucket(bucket)?;
     Ok(keys
         .into_iter()
-        .map(|key| {
-            let error = s3.delete_object(bucket, &key, "ObjectRemoved:Delete").err();
-            DeleteOutcome { key, error }
+        .map(|(key, version)| {
+            let result = s3.delete_object(bucket, &key, version.as_deref(), "ObjectRemoved:Delete");
+            DeleteOutcome { key, version, result }
         })
         .collect())
 }
@@ -559,6 +586,8 @@ pub struct CopyObjectInput {
     pub key: String,
     pub source_bucket: String,
     pub source_key: String,
+    /// The source version (`?versionId=` in `x-amz-copy-source`); the current one when `None`.
+    pub source_version: Option<String>,
     pub source_conditions: Conditions,
     /// `Some` when `x-amz-metadata-directive: REPLACE`.
     pub replace_meta: Option<ObjectMeta>,
@@ -571,10 +600,11 @@ pub struct CopyObjectInput {
 }
 
 /// CopyObject: copies bytes and (by default) metadata.
-pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
+/// Returns the new object and the source version it was copied from.
+pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<(ObjectRow, ObjectRow)> {
     validate_key(&input.key)?;
     s3.store.bucket(&input.bucket)?;
-    let src = s3.store.object(&input.source_bucket, &input.source_key)?;
+    let src = copy_source_object(s3, &input.source_bucket, &input.source_key, input.source_version.as_deref())?;
     input.source_conditions.check_copy_source(&src)?;
     let same_class = input.storage_class.as_ref().is_none_or(|c| c.as_deref() == src.meta.storage_class.as_deref());
     if input.source_bucket == input.bucket && input.source_key == input.key && input.replace_meta.is_none() && input.checksum_algorithm.is_none() && same_class {
@@ -605,7 +635,7 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
     meta.parts = Vec::new();
     let etag = if src.parts_count.is_some() { checksum::md5_hex(&bytes) } else { src.etag.clone() };
     let data = s3.store.write_data(bytes)?;
-    let row = ObjectRow {
+    let mut row = ObjectRow {
         key: input.key,
         size: src.size,
         etag,
@@ -614,14 +644,26 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<ObjectRow> {
         checksum,
         parts_count: None,
         data: data.clone(),
+        version_id: None,
     };
-    let result = s3.store.put_object(&input.bucket, &row, |_| Ok(()));
+    let result = s3.store.put_object(&input.bucket, &mut row, |_| Ok(()));
     if result.is_err() {
         s3.store.drop_data(&data);
     }
     result?;
     s3.notify("ObjectCreated:Copy", &input.bucket, &row.key, Some(&row));
-    Ok(row)
+    Ok((row, src))
+}
+
+/// The object a copy reads: the version named, or the current one. A delete marker named by
+/// its id cannot be copied.
+fn copy_source_object(s3: &S3, bucket: &str, key: &str, version: Option<&str>) -> S3Result<ObjectRow> {
+    s3.object(bucket, key, version).map_err(|e| match e {
+        S3Error::DeleteMarker { by_version: true, .. } => {
+            S3Error::InvalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.".into())
+        }
+        e => e,
+    })
 }
 
 // ---------------------------------------------------------------- listing
@@ -720,6 +762,77 @@ pub fn list_objects(s3: &S3, bucket: &str, input: &ListInput) -> S3Result<ListPa
     }
 }
 
+/// One ListObjectVersions entry, in order.
+#[derive(Debug)]
+pub enum VersionListEntry {
+    Version(VersionEntry),
+    CommonPrefix(String),
+}
+
+/// A ListObjectVersions page.
+#[derive(Debug)]
+pub struct VersionPage {
+    pub entries: Vec<VersionListEntry>,
+    pub truncated: bool,
+}
+
+/// Lists versions and delete markers by key in UTF-8 binary order, newest first within a key,
+/// after the key marker (and, with `version_marker`, after that version of it); keys that
+/// contain the delimiter after the prefix roll into common prefixes, each one entry.
+pub fn list_object_versions(s3: &S3, bucket: &str, input: &ListInput, version_marker: Option<&str>) -> S3Result<VersionPage> {
+    s3.store.bucket(bucket)?;
+    let mut entries = Vec::new();
+    if input.max_keys == 0 {
+        return Ok(VersionPage { entries, truncated: false });
+    }
+    let mut cursor: (Vec<u8>, Option<i64>) = match version_marker {
+        _ if input.after_is_prefix && !input.after.is_empty() => (past_prefix(&input.after), None),
+        Some(v) => match s3.store.version_seq(bucket, &input.after, v)? {
+            Some(seq) => (input.after.as_bytes().to_vec(), Some(seq)),
+            None if !super::store::valid_version_id(v) => return Err(S3Error::InvalidArgument("Invalid version id specified".into())),
+            // A version deleted since the last page: resume after its key.
+            None => (input.after.as_bytes().to_vec(), None),
+        },
+        None => (input.after.as_bytes().to_vec(), None),
+    };
+    const BATCH: usize = 1000;
+    loop {
+        let rows = s3.store.list_versions(bucket, (&cursor.0, cursor.1), &input.prefix, BATCH)?;
+        let exhausted = rows.len() < BATCH;
+        let mut skip_until: Option<Vec<u8>> = None;
+        let mut last: Option<(Vec<u8>, i64)> = None;
+        for row in rows {
+            if skip_until.as_ref().is_some_and(|past| row.row.key.as_bytes() < past.as_slice()) {
+                continue;
+            }
+            skip_until = None;
+            let rest = &row.row.key[input.prefix.len()..];
+            let cp = input.delimiter.as_deref().filter(|d| !d.is_empty()).and_then(|d| rest.find(d).map(|i| format!("{}{}", input.prefix, &rest[..i + d.len()])));
+            if entries.len() == input.max_keys {
+                return Ok(VersionPage { entries, truncated: true });
+            }
+            match cp {
+                Some(cp) => {
+                    skip_until = Some(past_prefix(&cp));
+                    entries.push(VersionListEntry::CommonPrefix(cp));
+                }
+                None => {
+                    last = Some((row.row.key.as_bytes().to_vec(), row.seq));
+                    entries.push(VersionListEntry::Version(row));
+                }
+            }
+        }
+        if exhausted {
+            return Ok(VersionPage { entries, truncated: false });
+        }
+        cursor = match (skip_until, last) {
+            (Some(past), _) => (past, None),
+            (None, Some((key, seq))) => (key, Some(seq)),
+            (None, None) => cursor,
+        };
+    }
+}
+
 // ---------------------------------------------------------------- multipart
 
 /// CreateMultipartUpload.
@@ -796,13 +909,13 @@ pub fn upload_part_copy(
     key: &str,
     upload_id: &str,
     part_number: u32,
-    source: (&str, &str),
+    source: (&str, &str, Option<&str>),
     source_range: Option<(ByteRange, &str)>,
     conditions: &Conditions,
 ) -> S3Result<PartRow> {
     check_part_number(part_number)?;
     let upload = s3.store.upload(bucket, key, upload_id)?;
-    let src = s3.store.object(source.0, source.1)?;
+    let src = copy_source_object(s3, source.0, source.1, source.2)?;
     conditions.check_copy_source(&src)?;
     let range = match source_range {
         Some((r, raw)) => Some(r.resolve(src.size, raw).map_err(|_| {
@@ -909,7 +1022,7 @@ pub fn complete_multipart_upload(
         }
         _ => None,
     };
-    let row = ObjectRow {
+    let mut row = ObjectRow {
         key: key.to_string(),
         size,
         etag: checksum::multipart_etag(&chosen.iter().map(|p| p.etag.clone()).collect::<Vec<_>>()),
@@ -918,8 +1031,9 @@ pub fn complete_multipart_upload(
         checksum,
         parts_count: Some(chosen.len() as u32),
         data: data.clone(),
+        version_id: None,
     };
-    if let Err(e) = s3.store.put_object(bucket, &row, |_| Ok(())) {
+    if let Err(e) = s3.store.put_object(bucket, &mut row, |_| Ok(())) {
         s3.store.drop_data(&data);
         return Err(e);
     }
@@ -979,6 +1093,7 @@ mod tests {
             checksum: None,
             parts_count: None,
             data: Data::Inline(Bytes::new()),
+            version_id: None,
         }
     }
 

@@ -93,6 +93,51 @@ pub struct ObjectRow {
     pub checksum: Option<Checksum>,
     pub parts_count: Option<u32>,
     pub data: Data,
+    /// The version id; `None` is the `null` version (every object of a never-versioned bucket).
+    pub version_id: Option<String>,
+}
+
+/// A bucket's versioning state (PutBucketVersioning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versioning {
+    /// Never configured: each key has one version, `null`.
+    Unversioned,
+    Enabled,
+    /// New writes make `null` versions; existing versions are kept.
+    Suspended,
+}
+
+/// One entry of ListObjectVersions: a version or a delete marker.
+#[derive(Debug, Clone)]
+pub struct VersionEntry {
+    /// The version (a delete marker has no data, size 0 and an empty ETag).
+    pub row: ObjectRow,
+    pub delete_marker: bool,
+    pub is_latest: bool,
+    /// The order of writes: larger is newer.
+    pub seq: i64,
+}
+
+/// What a DeleteObject did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deletion {
+    /// An object version or delete marker was removed, or a delete marker was created.
+    pub changed: bool,
+    /// The version removed, or the delete marker created (`null` is `Some("null")`); `None` for
+    /// a bucket that was never versioned.
+    pub version_id: Option<String>,
+    /// The request created a delete marker, or removed one by its version id.
+    pub delete_marker: bool,
+}
+
+/// A new version id: 32 characters, as opaque to clients as S3's.
+pub fn new_version_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Whether `v` could name a version: `null` or an id this store made.
+pub fn valid_version_id(v: &str) -> bool {
+    v == "null" || (v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A bucket.
@@ -131,6 +176,8 @@ pub struct Store {
     db: crate::state::Db,
     blobs: PathBuf,
     root: std::sync::Arc<crate::state::Root>,
+    /// The order of object writes across versions (advanced under the database lock).
+    seq: std::sync::atomic::AtomicI64,
 }
 
 const SCHEMA: &str = "
@@ -140,7 +187,13 @@ CREATE TABLE IF NOT EXISTS s3_bucket_configs (bucket TEXT NOT NULL, kind TEXT NO
 CREATE TABLE IF NOT EXISTS s3_objects (
   bucket TEXT NOT NULL, key BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
   last_modified INTEGER NOT NULL, meta TEXT NOT NULL, checksum TEXT, parts_count INTEGER,
-  inline BLOB, file TEXT, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+  inline BLOB, file TEXT, version_id TEXT, seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS s3_versions (
+  bucket TEXT NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL, version_id TEXT NOT NULL, delete_marker INTEGER NOT NULL,
+  size INTEGER NOT NULL, etag TEXT NOT NULL, last_modified INTEGER NOT NULL, meta TEXT NOT NULL, checksum TEXT,
+  parts_count INTEGER, inline BLOB, file TEXT, noncurrent_since INTEGER NOT NULL,
+  PRIMARY KEY (bucket, key, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS s3_versions_by_id ON s3_versions (bucket, key, version_id);
 CREATE TABLE IF NOT EXISTS s3_uploads (
   upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated INTEGER NOT NULL,
   meta TEXT NOT NULL, checksum_algorithm TEXT, checksum_type TEXT);
@@ -150,7 +203,16 @@ CREATE TABLE IF NOT EXISTS s3_parts (
   PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID;
 ";
 
-const OBJECT_COLUMNS: &str = "key, size, etag, last_modified, meta, checksum, parts_count, inline, file";
+/// The columns [`object_from_row`] reads, in order (both object tables have them).
+const OBJECT_COLUMNS: &str = "key, size, etag, last_modified, meta, checksum, parts_count, inline, file, version_id";
+
+/// Where the blob files that rows name are listed.
+const FILES_SQL: &str = "SELECT file FROM s3_objects WHERE file IS NOT NULL UNION SELECT file FROM s3_versions WHERE file IS NOT NULL UNION SELECT file FROM s3_parts WHERE file IS NOT NULL";
+
+/// Columns added since the first release: (table, column, definition). Older data directories
+/// and snapshots get them when they open.
+const MIGRATIONS: &[(&str, &str, &str)] =
+    &[("s3_objects", "version_id", "version_id TEXT"), ("s3_objects", "seq", "seq INTEGER NOT NULL DEFAULT 0")];
 
 fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
@@ -180,7 +242,13 @@ fn object_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObjectRow> {
         checksum: checksum.and_then(|c| serde_json::from_str(&c).ok()),
         parts_count: r.get::<_, Option<i64>>(6)?.map(|n| n as u32),
         data: data_of(r.get(7)?, r.get(8)?),
+        version_id: r.get::<_, Option<String>>(9)?.filter(|v| v != "null"),
     })
+}
+
+/// `Some(v)` → `v`, `None` → `null`: how the version tables spell a version id.
+fn version_name(v: Option<&str>) -> &str {
+    v.unwrap_or("null")
 }
 
 fn split_data(data: &Data) -> (Option<&[u8]>, Option<&str>) {
@@ -196,8 +264,19 @@ impl Store {
         let blobs = root.dir.join("s3").join("blobs");
         std::fs::create_dir_all(&blobs)?;
         let db = root.open_db()?;
-        db.lock().execute_batch(SCHEMA)?;
-        let store = Store { db, blobs, root: root.clone() };
+        let seq = {
+            let conn = db.lock();
+            for (table, column, def) in MIGRATIONS {
+                let has: bool = conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}')"), [], |r| r.get(0))?;
+                let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?1)", [table], |r| r.get(0))?;
+                if exists && !has {
+                    conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {def}"))?;
+                }
+            }
+            conn.execute_batch(SCHEMA)?;
+            conn.query_row("SELECT MAX(COALESCE((SELECT MAX(seq) FROM s3_objects), 0), COALESCE((SELECT MAX(seq) FROM s3_versions), 0))", [], |r| r.get::<_, i64>(0))?
+        };
+        let store = Store { db, blobs, root: root.clone(), seq: std::sync::atomic::AtomicI64::new(seq) };
         match store.sweep_orphans() {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "removed object files no object or part refers to (left by a crash)"),
@@ -212,7 +291,7 @@ impl Store {
     fn sweep_orphans(&self) -> S3Result<usize> {
         let referenced: std::collections::HashSet<String> = {
             let db = self.db.lock();
-            let mut st = db.prepare("SELECT file FROM s3_objects WHERE file IS NOT NULL UNION SELECT file FROM s3_parts WHERE file IS NOT NULL")?;
+            let mut st = db.prepare(FILES_SQL)?;
             let rows = st.query_map([], |r| r.get::<_, String>(0))?;
             rows.collect::<Result<_, _>>()?
         };
@@ -294,7 +373,7 @@ impl Store {
     /// The blob files the objects and upload parts in `db` (a copy of the state) refer to, as
     /// paths relative to the data directory.
     pub fn blob_files(db: &Connection) -> rusqlite::Result<Vec<PathBuf>> {
-        let mut st = db.prepare("SELECT file FROM s3_objects WHERE file IS NOT NULL UNION SELECT file FROM s3_parts WHERE file IS NOT NULL")?;
+        let mut st = db.prepare(FILES_SQL)?;
         let ids: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(ids.iter().map(|id| Path::new("s3").join("blobs").join(&id[..2.min(id.len())]).join(id)).collect())
     }
@@ -346,18 +425,23 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Replaces an existing object's tags (`NoSuchKey` if it is gone).
-    pub fn set_object_tags(&self, bucket: &str, key: &str, tags: Vec<(String, String)>) -> S3Result<()> {
-        let db = self.db.lock();
-        let meta: Option<String> =
-            db.prepare_cached("SELECT meta FROM s3_objects WHERE bucket = ?1 AND key = ?2")?.query_row(params![bucket, key.as_bytes()], |r| r.get(0)).optional()?;
-        let Some(meta) = meta else {
-            Self::bucket_in(&db, bucket)?;
-            return Err(S3Error::NoSuchKey(key.to_string()));
+    /// Replaces the tags of an object's current version, or of the version named (`NoSuchKey`,
+    /// `NoSuchVersion`... if it is gone).
+    pub fn set_object_tags(&self, bucket: &str, key: &str, version: Option<&str>, tags: Vec<(String, String)>) -> S3Result<()> {
+        let mut row = match version {
+            Some(v) => self.object_version(bucket, key, v)?,
+            None => self.object(bucket, key)?,
         };
-        let mut meta: ObjectMeta = serde_json::from_str(&meta).map_err(|e| S3Error::Internal(format!("stored metadata: {e}")))?;
-        meta.tags = tags;
-        db.prepare_cached("UPDATE s3_objects SET meta = ?3 WHERE bucket = ?1 AND key = ?2")?.execute(params![bucket, key.as_bytes(), to_json(&meta)])?;
+        row.meta.tags = tags;
+        let db = self.db.lock();
+        let meta = to_json(&row.meta);
+        let id = version_name(row.version_id.as_deref());
+        let n = db
+            .prepare_cached("UPDATE s3_objects SET meta = ?3 WHERE bucket = ?1 AND key = ?2 AND COALESCE(version_id, 'null') = ?4")?
+            .execute(params![bucket, key.as_bytes(), meta, id])?;
+        if n == 0 {
+            db.prepare_cached("UPDATE s3_versions SET meta = ?3 WHERE bucket = ?1 AND key = ?2 AND version_id = ?4")?.execute(params![bucket, key.as_bytes(), meta, id])?;
+        }
         Ok(())
     }
 
@@ -406,7 +490,7 @@ impl Store {
             let mut db = self.db.lock();
             Self::bucket_in(&db, name)?;
             let has_objects: bool =
-                db.query_row("SELECT EXISTS (SELECT 1 FROM s3_objects WHERE bucket = ?1)", [name], |r| r.get(0))?;
+                db.query_row("SELECT EXISTS (SELECT 1 FROM s3_objects WHERE bucket = ?1) OR EXISTS (SELECT 1 FROM s3_versions WHERE bucket = ?1)", [name], |r| r.get(0))?;
             if has_objects {
                 return Err(S3Error::BucketNotEmpty(name.to_string()));
             }
@@ -433,82 +517,280 @@ impl Store {
 
     // --- objects ---
 
-    /// An object's metadata, `NoSuchKey`, or `NoSuchBucket`.
-    pub fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectRow> {
+    /// The bucket's versioning state, read under the caller's lock.
+    fn versioning_in(db: &Connection, bucket: &str) -> S3Result<Versioning> {
+        let doc: Option<String> = db
+            .prepare_cached("SELECT doc FROM s3_bucket_configs WHERE bucket = ?1 AND kind = 'versioning'")?
+            .query_row([bucket], |r| r.get(0))
+            .optional()?;
+        let status = doc.and_then(|d| crate::protocol::xml::parse(d.as_bytes()).ok()).and_then(|d| d.child_text("Status").map(|s| s.trim().to_string()));
+        Ok(match status.as_deref() {
+            Some("Enabled") => Versioning::Enabled,
+            Some("Suspended") => Versioning::Suspended,
+            _ => Versioning::Unversioned,
+        })
+    }
+
+    /// A bucket's versioning state (`NoSuchBucket` if it is missing).
+    pub fn versioning(&self, bucket: &str) -> S3Result<Versioning> {
         let db = self.db.lock();
-        let row = db
+        Self::bucket_in(&db, bucket)?;
+        Self::versioning_in(&db, bucket)
+    }
+
+    fn next_seq(&self) -> i64 {
+        self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    }
+
+    /// The current version of an object (never a delete marker), if any.
+    fn current_in(db: &Connection, bucket: &str, key: &str) -> S3Result<Option<ObjectRow>> {
+        Ok(db
             .prepare_cached(&format!("SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket = ?1 AND key = ?2"))?
             .query_row(params![bucket, key.as_bytes()], object_from_row)
-            .optional()?;
-        match row {
+            .optional()?)
+    }
+
+    /// The newest noncurrent entry of a key: (seq, version id, is a delete marker, last modified).
+    fn newest_version_in(db: &Connection, bucket: &str, key: &str) -> S3Result<Option<(i64, String, bool, i64)>> {
+        Ok(db
+            .prepare_cached("SELECT seq, version_id, delete_marker, last_modified FROM s3_versions WHERE bucket = ?1 AND key = ?2 ORDER BY seq DESC LIMIT 1")?
+            .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?)))
+            .optional()?)
+    }
+
+    /// The error for a key whose latest version is missing: a delete marker, or no key at all.
+    fn missing_in(db: &Connection, bucket: &str, key: &str) -> S3Error {
+        match Self::bucket_in(db, bucket) {
+            Err(e) => e,
+            Ok(_) => match Self::newest_version_in(db, bucket, key) {
+                Ok(Some((_, version_id, true, last_modified))) => {
+                    S3Error::DeleteMarker { key: key.to_string(), version_id, last_modified, by_version: false }
+                }
+                Err(e) => e,
+                _ => S3Error::NoSuchKey(key.to_string()),
+            },
+        }
+    }
+
+    /// An object's current version, `NoSuchKey` (with the delete marker when that is the latest
+    /// version), or `NoSuchBucket`.
+    pub fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectRow> {
+        let db = self.db.lock();
+        match Self::current_in(&db, bucket, key)? {
             Some(r) => Ok(r),
+            None => Err(Self::missing_in(&db, bucket, key)),
+        }
+    }
+
+    /// One version of an object by id (`null` included). A delete marker answers
+    /// `DeleteMarker`; an unknown id `NoSuchVersion`, or `InvalidArgument` when it cannot be one.
+    pub fn object_version(&self, bucket: &str, key: &str, version: &str) -> S3Result<ObjectRow> {
+        let db = self.db.lock();
+        if let Some(r) = Self::current_in(&db, bucket, key)?.filter(|r| version_name(r.version_id.as_deref()) == version) {
+            return Ok(r);
+        }
+        let found = db
+            .prepare_cached(&format!("SELECT {OBJECT_COLUMNS}, delete_marker FROM s3_versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3"))?
+            .query_row(params![bucket, key.as_bytes(), version], |r| Ok((object_from_row(r)?, r.get::<_, i64>(10)? != 0)))
+            .optional()?;
+        match found {
+            Some((row, false)) => Ok(row),
+            Some((row, true)) => Err(S3Error::DeleteMarker {
+                key: key.to_string(),
+                version_id: version.to_string(),
+                last_modified: row.last_modified,
+                by_version: true,
+            }),
             None => {
                 Self::bucket_in(&db, bucket)?;
-                Err(S3Error::NoSuchKey(key.to_string()))
+                if !valid_version_id(version) {
+                    return Err(S3Error::InvalidArgument("Invalid version id specified".into()));
+                }
+                Err(S3Error::NoSuchVersion { key: key.to_string(), version_id: version.to_string() })
             }
         }
     }
 
-    /// Stores an object's metadata (replacing any previous version, whose file is deleted).
-    /// `check` runs under the lock with the current object, for conditional writes.
+    /// Moves the current version of a key, if any, among the noncurrent ones.
+    fn retire_current(tx: &Connection, bucket: &str, key: &str, now: i64) -> S3Result<()> {
+        tx.prepare_cached(
+            "INSERT INTO s3_versions (bucket, key, seq, version_id, delete_marker, size, etag, last_modified, meta, checksum, parts_count, inline, file, noncurrent_since)
+             SELECT bucket, key, seq, COALESCE(version_id, 'null'), 0, size, etag, last_modified, meta, checksum, parts_count, inline, file, ?3
+             FROM s3_objects WHERE bucket = ?1 AND key = ?2",
+        )?
+        .execute(params![bucket, key.as_bytes(), now])?;
+        tx.prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2")?.execute(params![bucket, key.as_bytes()])?;
+        Ok(())
+    }
+
+    /// Removes the noncurrent `null` versions (or delete markers) of a key; returns their files.
+    fn remove_null_versions(tx: &Connection, bucket: &str, key: &str) -> S3Result<Vec<String>> {
+        let mut st = tx.prepare_cached("DELETE FROM s3_versions WHERE bucket = ?1 AND key = ?2 AND version_id = 'null' RETURNING file")?;
+        let files = st.query_map(params![bucket, key.as_bytes()], |r| r.get::<_, Option<String>>(0))?;
+        Ok(files.filter_map(|f| f.transpose()).collect::<Result<_, _>>()?)
+    }
+
+    /// Makes the newest noncurrent version of a key current again, unless it is a delete marker
+    /// (after the current version was deleted by id).
+    fn promote_newest(tx: &Connection, bucket: &str, key: &str) -> S3Result<()> {
+        let Some((seq, _, false, _)) = Self::newest_version_in(tx, bucket, key)? else { return Ok(()) };
+        tx.prepare_cached(
+            "INSERT INTO s3_objects (bucket, key, size, etag, last_modified, meta, checksum, parts_count, inline, file, version_id, seq)
+             SELECT bucket, key, size, etag, last_modified, meta, checksum, parts_count, inline, file, NULLIF(version_id, 'null'), seq
+             FROM s3_versions WHERE bucket = ?1 AND key = ?2 AND seq = ?3",
+        )?
+        .execute(params![bucket, key.as_bytes(), seq])?;
+        tx.prepare_cached("DELETE FROM s3_versions WHERE bucket = ?1 AND key = ?2 AND seq = ?3")?.execute(params![bucket, key.as_bytes(), seq])?;
+        Ok(())
+    }
+
+    fn insert_current(tx: &Connection, bucket: &str, obj: &ObjectRow, seq: i64) -> S3Result<()> {
+        let (inline, file) = split_data(&obj.data);
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO s3_objects (bucket, key, size, etag, last_modified, meta, checksum, parts_count, inline, file, version_id, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            bucket,
+            obj.key.as_bytes(),
+            obj.size as i64,
+            obj.etag,
+            obj.last_modified,
+            to_json(&obj.meta),
+            obj.checksum.as_ref().map(to_json),
+            obj.parts_count.map(|n| n as i64),
+            inline,
+            file,
+            obj.version_id,
+            seq,
+        ])?;
+        Ok(())
+    }
+
+    /// Stores an object as the key's new current version. In a versioned bucket the previous one
+    /// becomes noncurrent; otherwise the `null` version is replaced and its file deleted. Sets
+    /// `obj.version_id`. `check` runs under the lock with the current object, for conditional
+    /// writes.
     pub fn put_object(
         &self,
         bucket: &str,
-        obj: &ObjectRow,
+        obj: &mut ObjectRow,
         check: impl FnOnce(Option<&ObjectRow>) -> S3Result<()>,
     ) -> S3Result<()> {
-        let old = {
-            let db = self.db.lock();
+        let dropped = {
+            let mut db = self.db.lock();
             Self::bucket_in(&db, bucket)?;
-            let old = db
-                .prepare_cached(&format!("SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket = ?1 AND key = ?2"))?
-                .query_row(params![bucket, obj.key.as_bytes()], object_from_row)
-                .optional()?;
+            let old = Self::current_in(&db, bucket, &obj.key)?;
             check(old.as_ref())?;
-            let (inline, file) = split_data(&obj.data);
-            db.prepare_cached(
-                "INSERT OR REPLACE INTO s3_objects (bucket, key, size, etag, last_modified, meta, checksum, parts_count, inline, file)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                bucket,
-                obj.key.as_bytes(),
-                obj.size as i64,
-                obj.etag,
-                obj.last_modified,
-                to_json(&obj.meta),
-                obj.checksum.as_ref().map(to_json),
-                obj.parts_count.map(|n| n as i64),
-                inline,
-                file,
-            ])?;
-            old
+            let versioning = Self::versioning_in(&db, bucket)?;
+            let seq = self.next_seq();
+            let tx = db.transaction()?;
+            let mut dropped = Vec::new();
+            if versioning == Versioning::Enabled {
+                obj.version_id = Some(new_version_id());
+                Self::retire_current(&tx, bucket, &obj.key, obj.last_modified)?;
+            } else {
+                obj.version_id = None;
+                match old {
+                    Some(old) if old.version_id.is_some() => Self::retire_current(&tx, bucket, &obj.key, obj.last_modified)?,
+                    Some(old) if old.data != obj.data => dropped.push(old.data),
+                    _ => {}
+                }
+                if versioning == Versioning::Suspended {
+                    dropped.extend(Self::remove_null_versions(&tx, bucket, &obj.key)?.into_iter().map(Data::File));
+                }
+            }
+            Self::insert_current(&tx, bucket, obj, seq)?;
+            tx.commit()?;
+            dropped
         };
-        if let Some(old) = old
-            && old.data != obj.data
-        {
-            self.drop_data(&old.data);
+        for d in dropped {
+            self.drop_data(&d);
         }
         Ok(())
     }
 
-    /// Deletes an object; deleting a missing key succeeds, as on S3. `NoSuchBucket` still applies.
-    /// Whether there was an object.
-    pub fn delete_object(&self, bucket: &str, key: &str) -> S3Result<bool> {
-        let old = {
-            let db = self.db.lock();
+    /// Deletes an object as S3 does. Without `version`: in a versioned bucket, a delete marker
+    /// becomes the latest version (replacing the `null` version when versioning is suspended);
+    /// otherwise the object goes, and a missing key succeeds. With `version`: that version or
+    /// delete marker is removed for good, and the next newest becomes current.
+    pub fn delete_object(&self, bucket: &str, key: &str, version: Option<&str>, now: i64) -> S3Result<Deletion> {
+        let (deletion, files) = {
+            let mut db = self.db.lock();
             Self::bucket_in(&db, bucket)?;
-            let old: Option<(Option<String>,)> = db
-                .prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2 RETURNING file")?
-                .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?,)))
-                .optional()?;
-            old
+            let versioning = Self::versioning_in(&db, bucket)?;
+            let tx = db.transaction()?;
+            let mut files: Vec<String> = Vec::new();
+            let deletion = match version {
+                None if versioning == Versioning::Unversioned => {
+                    let old: Option<Option<String>> = tx
+                        .prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2 RETURNING file")?
+                        .query_row(params![bucket, key.as_bytes()], |r| r.get(0))
+                        .optional()?;
+                    let changed = old.is_some();
+                    files.extend(old.flatten());
+                    Deletion { changed, version_id: None, delete_marker: false }
+                }
+                None => {
+                    let marker = if versioning == Versioning::Enabled { new_version_id() } else { "null".to_string() };
+                    if versioning == Versioning::Suspended {
+                        let old: Option<(Option<String>, Option<String>)> = tx
+                            .prepare_cached("SELECT version_id, file FROM s3_objects WHERE bucket = ?1 AND key = ?2")?
+                            .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()?;
+                        if let Some((None, file)) = old {
+                            tx.prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2")?.execute(params![bucket, key.as_bytes()])?;
+                            files.extend(file);
+                        }
+                        files.extend(Self::remove_null_versions(&tx, bucket, key)?);
+                    }
+                    Self::retire_current(&tx, bucket, key, now)?;
+                    tx.prepare_cached(
+                        "INSERT INTO s3_versions (bucket, key, seq, version_id, delete_marker, size, etag, last_modified, meta, noncurrent_since)
+                         VALUES (?1, ?2, ?3, ?4, 1, 0, '', ?5, '{}', ?5)",
+                    )?
+                    .execute(params![bucket, key.as_bytes(), self.next_seq(), marker, now])?;
+                    Deletion { changed: true, version_id: Some(marker), delete_marker: true }
+                }
+                Some(v) => {
+                    let current: Option<(Option<String>, Option<String>)> = tx
+                        .prepare_cached("SELECT version_id, file FROM s3_objects WHERE bucket = ?1 AND key = ?2")?
+                        .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?;
+                    match current {
+                        Some((id, file)) if version_name(id.as_deref()) == v => {
+                            tx.prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2")?.execute(params![bucket, key.as_bytes()])?;
+                            files.extend(file);
+                            Self::promote_newest(&tx, bucket, key)?;
+                            Deletion { changed: true, version_id: Some(v.to_string()), delete_marker: false }
+                        }
+                        _ => {
+                            let removed: Option<(bool, Option<String>)> = tx
+                                .prepare_cached("DELETE FROM s3_versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3 RETURNING delete_marker, file")?
+                                .query_row(params![bucket, key.as_bytes(), v], |r| Ok((r.get::<_, i64>(0)? != 0, r.get(1)?)))
+                                .optional()?;
+                            match removed {
+                                Some((marker, file)) => {
+                                    files.extend(file);
+                                    if current.is_none() {
+                                        Self::promote_newest(&tx, bucket, key)?;
+                                    }
+                                    Deletion { changed: true, version_id: Some(v.to_string()), delete_marker: marker }
+                                }
+                                None if !valid_version_id(v) => return Err(S3Error::InvalidArgument("Invalid version id specified".into())),
+                                None => Deletion { changed: false, version_id: Some(v.to_string()), delete_marker: false },
+                            }
+                        }
+                    }
+                }
+            };
+            tx.commit()?;
+            (deletion, files)
         };
-        let existed = old.is_some();
-        if let Some((Some(f),)) = old {
+        for f in files {
             self.drop_data(&Data::File(f));
         }
-        Ok(existed)
+        Ok(deletion)
     }
 
     /// Up to `limit` objects with keys greater than `after` (bytes) that start with `prefix`,
@@ -516,7 +798,7 @@ impl Store {
     pub fn list_objects(&self, bucket: &str, after: &[u8], prefix: &str, limit: usize) -> S3Result<Vec<ObjectRow>> {
         let db = self.db.lock();
         let mut st = db.prepare_cached(
-            "SELECT key, size, etag, last_modified, meta, checksum, parts_count, NULL, NULL FROM s3_objects
+            "SELECT key, size, etag, last_modified, meta, checksum, parts_count, NULL, NULL, version_id FROM s3_objects
              WHERE bucket = ?1 AND key > ?2 AND key >= ?3 ORDER BY key LIMIT ?4",
         )?;
         let rows = st.query_map(params![bucket, after, prefix.as_bytes(), limit as i64], object_from_row)?;
@@ -529,6 +811,85 @@ impl Store {
             out.push(r);
         }
         Ok(out)
+    }
+
+    /// The write order (`seq`) of a version of a key, if it exists: where a ListObjectVersions
+    /// page that ended on it resumes.
+    pub fn version_seq(&self, bucket: &str, key: &str, version: &str) -> S3Result<Option<i64>> {
+        let db = self.db.lock();
+        let current: Option<i64> = db
+            .prepare_cached("SELECT seq FROM s3_objects WHERE bucket = ?1 AND key = ?2 AND COALESCE(version_id, 'null') = ?3")?
+            .query_row(params![bucket, key.as_bytes(), version], |r| r.get(0))
+            .optional()?;
+        if current.is_some() {
+            return Ok(current);
+        }
+        Ok(db
+            .prepare_cached("SELECT seq FROM s3_versions WHERE bucket = ?1 AND key = ?2 AND version_id = ?3")?
+            .query_row(params![bucket, key.as_bytes(), version], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Up to `limit` versions and delete markers of keys starting with `prefix`, by key and then
+    /// newest first, after the version `after` (a key, and the `seq` of a version of it; `None`
+    /// skips the whole key).
+    pub fn list_versions(&self, bucket: &str, after: (&[u8], Option<i64>), prefix: &str, limit: usize) -> S3Result<Vec<VersionEntry>> {
+        let db = self.db.lock();
+        let mut st = db.prepare_cached(
+            "SELECT key, size, etag, last_modified, meta, checksum, parts_count, NULL, NULL, version_id, seq, 0, 1 FROM s3_objects
+               WHERE bucket = ?1 AND (key > ?2 OR (key = ?2 AND seq < ?5)) AND key >= ?3
+             UNION ALL
+             SELECT key, size, etag, last_modified, meta, checksum, parts_count, NULL, NULL, version_id, seq, delete_marker,
+                    delete_marker = 1
+                    AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
+                    AND seq = (SELECT MAX(seq) FROM s3_versions n WHERE n.bucket = v.bucket AND n.key = v.key)
+               FROM s3_versions v WHERE bucket = ?1 AND (key > ?2 OR (key = ?2 AND seq < ?5)) AND key >= ?3
+             ORDER BY key, seq DESC LIMIT ?4",
+        )?;
+        let rows = st.query_map(params![bucket, after.0, prefix.as_bytes(), limit as i64, after.1.unwrap_or(i64::MIN)], |r| {
+            Ok(VersionEntry { row: object_from_row(r)?, seq: r.get(10)?, delete_marker: r.get::<_, i64>(11)? != 0, is_latest: r.get::<_, i64>(12)? != 0 })
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let r = r?;
+            if !r.row.key.starts_with(prefix) {
+                break;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Noncurrent versions (not delete markers) that became noncurrent at or before `before`
+    /// (epoch millis), with the time they did: what NoncurrentVersionExpiration removes.
+    pub fn noncurrent_versions(&self, bucket: &str, prefix: &str, before: i64) -> S3Result<Vec<(ObjectRow, i64)>> {
+        let db = self.db.lock();
+        let mut st = db.prepare_cached(&format!(
+            "SELECT {OBJECT_COLUMNS}, noncurrent_since FROM s3_versions
+             WHERE bucket = ?1 AND key >= ?2 AND delete_marker = 0 AND noncurrent_since <= ?3 ORDER BY key, seq DESC"
+        ))?;
+        let rows = st.query_map(params![bucket, prefix.as_bytes(), before], |r| Ok((object_from_row(r)?, r.get::<_, i64>(10)?)))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let r = r?;
+            if r.0.key.starts_with(prefix) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Delete markers that are the only version left of their key: what
+    /// `ExpiredObjectDeleteMarker` removes. (key, version id).
+    pub fn lone_delete_markers(&self, bucket: &str, prefix: &str) -> S3Result<Vec<(String, String)>> {
+        let db = self.db.lock();
+        let mut st = db.prepare_cached(
+            "SELECT key, version_id FROM s3_versions v WHERE bucket = ?1 AND key >= ?2 AND delete_marker = 1
+               AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
+               AND (SELECT COUNT(*) FROM s3_versions n WHERE n.bucket = v.bucket AND n.key = v.key) = 1",
+        )?;
+        let rows = st.query_map(params![bucket, prefix.as_bytes()], |r| Ok((String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned(), r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().filter(|(k, _)| k.starts_with(prefix)).collect())
     }
 
     // --- multipart uploads ---
@@ -702,6 +1063,7 @@ mod tests {
             checksum: None,
             parts_count: None,
             data,
+            version_id: None,
         }
     }
 
@@ -711,7 +1073,7 @@ mod tests {
         let s = Store::open(&crate::state::Root::new(dir.path(), false))?;
         s.create_bucket("b", "us-east-1", 0, &[])?;
         for k in ["a", "é", "z", "A", "a/b", "ab", "\u{10FFFF}"] {
-            s.put_object("b", &row(k, Data::Inline(Bytes::new())), |_| Ok(()))?;
+            s.put_object("b", &mut row(k, Data::Inline(Bytes::new())), |_| Ok(()))?;
         }
         let keys: Vec<String> = s.list_objects("b", b"", "", 100)?.into_iter().map(|r| r.key).collect();
         assert_eq!(keys, vec!["A", "a", "a/b", "ab", "z", "é", "\u{10FFFF}"]);
@@ -729,11 +1091,11 @@ mod tests {
         let data = s.write_data(big.clone())?;
         let Data::File(id) = &data else { panic!("expected a file") };
         assert!(s.blob_path(id).starts_with(dir.path()));
-        s.put_object("b", &row("../../../etc/passwd", data.clone()), |_| Ok(()))?;
+        s.put_object("b", &mut row("../../../etc/passwd", data.clone()), |_| Ok(()))?;
         assert_eq!(s.read_data(&data, None)?, big);
         assert_eq!(s.read_data(&data, Some((INLINE_MAX as u64 - 1, 5)))?.len(), 2);
         // Overwriting drops the old file.
-        s.put_object("b", &row("../../../etc/passwd", Data::Inline(Bytes::from_static(b"x"))), |_| Ok(()))?;
+        s.put_object("b", &mut row("../../../etc/passwd", Data::Inline(Bytes::from_static(b"x"))), |_| Ok(()))?;
         assert!(!s.blob_path(id).exists());
         Ok(())
     }
@@ -746,7 +1108,7 @@ mod tests {
             let s = Store::open(&root)?;
             s.create_bucket("b", "us-east-1", 0, &[])?;
             let kept = s.write_data(Bytes::from(vec![1u8; INLINE_MAX + 1]))?;
-            s.put_object("b", &row("k", kept.clone()), |_| Ok(()))?;
+            s.put_object("b", &mut row("k", kept.clone()), |_| Ok(()))?;
             // A file written but never committed, as a crash leaves it.
             let orphan = s.write_data(Bytes::from(vec![2u8; INLINE_MAX + 1]))?;
             (kept, orphan)
@@ -758,6 +1120,83 @@ mod tests {
         };
         assert!(path(&kept).is_file() && !path(&orphan).exists());
         assert_eq!(s.read_data(&kept, None)?.len(), INLINE_MAX + 1);
+        Ok(())
+    }
+
+    fn enable_versioning(s: &Store, status: &str) -> S3Result<()> {
+        s.set_config("b", "versioning", Some(&format!("<VersioningConfiguration><Status>{status}</Status></VersioningConfiguration>")))
+    }
+
+    #[test]
+    fn versions_markers_and_promotion_keep_their_files() -> S3Result<()> {
+        let dir = tempfile::tempdir()?;
+        let s = Store::open(&crate::state::Root::new(dir.path(), true))?;
+        s.create_bucket("b", "us-east-1", 0, &[])?;
+        enable_versioning(&s, "Enabled")?;
+        let big = |n: u8| Bytes::from(vec![n; INLINE_MAX + 1]);
+        let mut v1 = row("k", s.write_data(big(1))?);
+        s.put_object("b", &mut v1, |_| Ok(()))?;
+        let mut v2 = row("k", s.write_data(big(2))?);
+        s.put_object("b", &mut v2, |_| Ok(()))?;
+        let (id1, id2) = (v1.version_id.clone().unwrap_or_default(), v2.version_id.clone().unwrap_or_default());
+        assert!(valid_version_id(&id1) && id1 != id2);
+        // Both files live on: the old version is kept.
+        assert_eq!(s.read_data(&s.object_version("b", "k", &id1)?.data, None)?, big(1));
+        let d = s.delete_object("b", "k", None, 5)?;
+        assert!(d.delete_marker && d.changed);
+        let marker = d.version_id.unwrap_or_default();
+        assert!(matches!(s.object("b", "k"), Err(S3Error::DeleteMarker { by_version: false, .. })));
+        assert!(matches!(s.object_version("b", "k", &marker), Err(S3Error::DeleteMarker { by_version: true, .. })));
+        let listed = s.list_versions("b", (b"", None), "", 10)?;
+        let summary: Vec<(bool, bool)> = listed.iter().map(|v| (v.delete_marker, v.is_latest)).collect();
+        assert_eq!(summary, vec![(true, true), (false, false), (false, false)]);
+        // Deleting the marker by id promotes v2; deleting v2 for good removes its file.
+        s.delete_object("b", "k", Some(&marker), 6)?;
+        assert_eq!(s.object("b", "k")?.version_id.as_deref(), Some(id2.as_str()));
+        s.delete_object("b", "k", Some(&id2), 7)?;
+        let Data::File(f2) = &v2.data else { panic!("expected a file") };
+        assert!(!s.blob_path(f2).exists());
+        assert_eq!(s.object("b", "k")?.version_id.as_deref(), Some(id1.as_str()));
+        assert!(matches!(s.delete_bucket("b"), Err(S3Error::BucketNotEmpty(_))));
+        // Suspended: a null version replaces the previous null one, and the enabled-era
+        // version is kept beneath it.
+        enable_versioning(&s, "Suspended")?;
+        let mut n1 = row("k", s.write_data(big(3))?);
+        s.put_object("b", &mut n1, |_| Ok(()))?;
+        let mut n2 = row("k", Data::Inline(Bytes::from_static(b"n2")));
+        s.put_object("b", &mut n2, |_| Ok(()))?;
+        assert_eq!(n2.version_id, None);
+        let Data::File(f3) = &n1.data else { panic!("expected a file") };
+        assert!(!s.blob_path(f3).exists());
+        let ids: Vec<Option<String>> = s.list_versions("b", (b"", None), "", 10)?.into_iter().map(|v| v.row.version_id).collect();
+        assert_eq!(ids, vec![None, Some(id1.clone())]);
+        // Paging resumes after a given version.
+        let seq = s.version_seq("b", "k", "null")?;
+        let rest: Vec<Option<String>> = s.list_versions("b", (b"k", seq), "", 10)?.into_iter().map(|v| v.row.version_id).collect();
+        assert_eq!(rest, vec![Some(id1)]);
+        Ok(())
+    }
+
+    #[test]
+    fn an_older_data_directory_gains_the_version_columns() -> S3Result<()> {
+        let dir = tempfile::tempdir()?;
+        {
+            let root = crate::state::Root::new(dir.path(), true);
+            let db = root.open_db()?;
+            db.lock().execute_batch(
+                "CREATE TABLE s3_objects (bucket TEXT NOT NULL, key BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+                 last_modified INTEGER NOT NULL, meta TEXT NOT NULL, checksum TEXT, parts_count INTEGER,
+                 inline BLOB, file TEXT, PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+                 CREATE TABLE s3_buckets (name TEXT PRIMARY KEY, region TEXT NOT NULL, created INTEGER NOT NULL);
+                 INSERT INTO s3_buckets VALUES ('b', 'us-east-1', 0);
+                 INSERT INTO s3_objects VALUES ('b', CAST('old' AS BLOB), 1, 'e', 0, '{}', NULL, NULL, x'61', NULL);",
+            )?;
+        }
+        let s = Store::open(&crate::state::Root::new(dir.path(), true))?;
+        assert_eq!(s.object("b", "old")?.version_id, None);
+        let mut r = row("new", Data::Inline(Bytes::new()));
+        s.put_object("b", &mut r, |_| Ok(()))?;
+        assert_eq!(s.list_objects("b", b"", "", 10)?.len(), 2);
         Ok(())
     }
 }

@@ -87,7 +87,15 @@ pub fn handle(s3: &S3, req: &AwsRequest) -> (HttpResponse, &'static str) {
         let head = req.method == Method::HEAD;
         match e {
             S3Error::NotModified => not_modified(s3, &addr),
-            e => e.to_aws().render(crate::protocol::Protocol::RestXml, &req.request_id, head),
+            e => {
+                let mut resp = e.to_aws().render(crate::protocol::Protocol::RestXml, &req.request_id, head);
+                for (n, v) in e.headers() {
+                    if let Ok(v) = http::HeaderValue::from_str(&v) {
+                        resp.headers_mut().insert(n, v);
+                    }
+                }
+                resp
+            }
         }
     });
     // A browser's request: the bucket's CORS rules decide which Access-Control-* headers it gets.
@@ -146,6 +154,12 @@ fn put_config(s3: &S3, req: &AwsRequest, kind: &config::Kind, bucket: &str) -> S
     integrity(req, &payload)?.verify(&payload.data)?;
     let doc = parse_xml_body(&payload.data)?;
     config::validate(kind, &doc)?;
+    // A versioning document without a Status changes nothing: a bucket never goes back to
+    // unversioned.
+    if kind.sub == "versioning" && doc.child("Status").is_none() {
+        s3.store.bucket(bucket)?;
+        return Ok(empty(StatusCode::OK, vec![]));
+    }
     s3.set_config(bucket, kind.sub, Some(&config::render(&doc)))?;
     let status = if kind.sub == "tagging" { StatusCode::NO_CONTENT } else { StatusCode::OK };
     Ok(empty(status, vec![]))
@@ -197,7 +211,7 @@ fn get_object_attributes(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> 
     if let Some(a) = wanted.iter().find(|a| !KNOWN.contains(&a.as_str())) {
         return Err(S3Error::InvalidArgument(format!("Invalid attribute name specified: {a}")));
     }
-    let obj = s3.store.object(bucket, key)?;
+    let obj = s3.object(bucket, key, version_param(req))?;
     let has = |a: &str| wanted.iter().any(|w| w == a);
     let mut w = XmlWriter::new();
     w.open_ns("GetObjectAttributesResponse", NS);
@@ -234,7 +248,9 @@ fn get_object_attributes(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> 
         w.elem("ObjectSize", &obj.size.to_string());
     }
     w.close("GetObjectAttributesResponse");
-    Ok(xml_response(StatusCode::OK, vec![("last-modified", http_date(obj.last_modified))], w))
+    let mut h = vec![("last-modified", http_date(obj.last_modified))];
+    version_header(&mut h, obj.version_id.as_deref());
+    Ok(xml_response(StatusCode::OK, h, w))
 }
 
 /// POST Object: a browser form upload, checked against its policy (and, with
@@ -287,6 +303,7 @@ fn post_object(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse
     let location = format!("http://{host}/{bucket}/{}", url_encode(&key).replace("%2F", "/"));
     let mut h = vec![("etag", quoted(&obj.etag)), ("location", location.clone())];
     sse_headers(&mut h, &obj.meta, &s3.region);
+    version_header(&mut h, obj.version_id.as_deref());
     if let Some(redirect) = form.get("success_action_redirect").or_else(|| form.get("redirect")).filter(|r| r.starts_with("http://") || r.starts_with("https://")) {
         let sep = if redirect.contains('?') { '&' } else { '?' };
         let target = format!("{redirect}{sep}bucket={}&key={}&etag={}", url_encode(bucket), url_encode(&key), url_encode(&quoted(&obj.etag)));
@@ -334,8 +351,10 @@ fn put_notification(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpRes
 fn object_tagging(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
     match req.method {
         Method::GET => {
-            let obj = s3.store.object(bucket, key)?;
-            Ok(response(StatusCode::OK, vec![("content-type", "application/xml".into())], Bytes::from(config::tagging_xml(&obj.meta.tags))))
+            let obj = s3.object(bucket, key, version_param(req))?;
+            let mut h = vec![("content-type", "application/xml".into())];
+            version_header(&mut h, obj.version_id.as_deref());
+            Ok(response(StatusCode::OK, h, Bytes::from(config::tagging_xml(&obj.meta.tags))))
         }
         Method::PUT => {
             let payload = payload(req)?;
@@ -344,12 +363,12 @@ fn object_tagging(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Resul
             if doc.name != "Tagging" {
                 return Err(S3Error::MalformedXml(format!("expected <Tagging>, found <{}>", doc.name)));
             }
-            s3.store.set_object_tags(bucket, key, config::tags(&doc, 10)?)?;
+            s3.store.set_object_tags(bucket, key, version_param(req), config::tags(&doc, 10)?)?;
             s3.notify("ObjectTagging:Put", bucket, key, None);
             Ok(empty(StatusCode::OK, vec![]))
         }
         _ => {
-            s3.store.set_object_tags(bucket, key, Vec::new())?;
+            s3.store.set_object_tags(bucket, key, version_param(req), Vec::new())?;
             s3.notify("ObjectTagging:Delete", bucket, key, None);
             Ok(empty(StatusCode::NO_CONTENT, vec![]))
         }
@@ -390,7 +409,7 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
         "ListBuckets" => list_buckets(s3, req),
         "PreflightRequest" => preflight(s3, req, addr),
         "GetBucketAcl" => s3.store.bucket(bucket).map(|_| xml_response(StatusCode::OK, vec![], acl_xml())),
-        "GetObjectAcl" => s3.store.object(bucket, key).map(|_| xml_response(StatusCode::OK, vec![], acl_xml())),
+        "GetObjectAcl" => s3.object(bucket, key, version_param(req)).map(|_| xml_response(StatusCode::OK, vec![], acl_xml())),
         "PutBucketAcl" => put_acl(s3, req, bucket, None),
         "PutObjectAcl" => put_acl(s3, req, bucket, Some(key)),
         "GetObjectTagging" | "PutObjectTagging" | "DeleteObjectTagging" => object_tagging(s3, req, bucket, key),
@@ -429,7 +448,7 @@ fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Resul
         "AbortMultipartUpload" => {
             ops::abort_multipart_upload(s3, bucket, key, req.query_param("uploadId").unwrap_or_default()).map(|_| empty(StatusCode::NO_CONTENT, vec![]))
         }
-        "DeleteObject" => s3.delete_object(bucket, key, "ObjectRemoved:Delete").map(|_| empty(StatusCode::NO_CONTENT, vec![])),
+        "DeleteObject" => delete_object(s3, req, bucket, key),
         "GetBucketNotificationConfiguration" => get_notification(s3, bucket),
         "PutBucketNotificationConfiguration" => put_notification(s3, req, bucket),
         "CreateMultipartUpload" => create_multipart_upload(s3, req, bucket, key),
@@ -541,6 +560,20 @@ pub fn access(req: &AwsRequest) -> Vec<Access> {
     {
         return vec![Access::new(kind.actions[i], bucket_arn)];
     }
+    // With a version id, the object calls need their `...Version` actions.
+    let versioned = match op {
+        "GetObject" | "HeadObject" => Some("s3:GetObjectVersion"),
+        "DeleteObject" => Some("s3:DeleteObjectVersion"),
+        "GetObjectTagging" => Some("s3:GetObjectVersionTagging"),
+        "PutObjectTagging" => Some("s3:PutObjectVersionTagging"),
+        "DeleteObjectTagging" => Some("s3:DeleteObjectVersionTagging"),
+        "GetObjectAcl" => Some("s3:GetObjectVersionAcl"),
+        "GetObjectAttributes" => Some("s3:GetObjectVersionAttributes"),
+        _ => None,
+    };
+    if let Some(action) = versioned.filter(|_| version_param(req).is_some()) {
+        return vec![Access::new(action, object_arn)];
+    }
     let action = match op {
         "ListBuckets" => return vec![Access::new("s3:ListAllMyBuckets", "*")],
         "ListObjectVersions" => return vec![Access::new("s3:ListBucketVersions", bucket_arn)],
@@ -558,7 +591,10 @@ pub fn access(req: &AwsRequest) -> Vec<Access> {
         "UploadPart" | "UploadPartCopy" | "CopyObject" | "CreateMultipartUpload" | "CompleteMultipartUpload" => "s3:PutObject",
         "DeleteObjects" => {
             let keys = delete_keys(req);
-            return keys.iter().map(|k| Access::new("s3:DeleteObject", format!("{bucket_arn}/{k}"))).collect();
+            return keys
+                .iter()
+                .map(|(k, v)| Access::new(if v.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" }, format!("{bucket_arn}/{k}")))
+                .collect();
         }
         "Unsupported" | "Unknown" => return vec![Access::new(format!("s3:{}", req.method), bucket_arn)],
         op => return vec![Access::new(format!("s3:{op}"), if addr.key.is_some() { object_arn } else { bucket_arn })],
@@ -572,8 +608,9 @@ pub fn access(req: &AwsRequest) -> Vec<Access> {
     }
     let mut out = vec![a];
     if let Some(src) = req.header("x-amz-copy-source") {
+        let action = if src.contains("?versionId=") { "s3:GetObjectVersion" } else { "s3:GetObject" };
         let src = crate::protocol::percent_decode(src.split('?').next().unwrap_or(src));
-        out.push(Access::new("s3:GetObject", format!("arn:aws:s3:::{}", src.trim_start_matches('/'))));
+        out.push(Access::new(action, format!("arn:aws:s3:::{}", src.trim_start_matches('/'))));
     }
     out
 }
@@ -746,15 +783,31 @@ fn conditions(req: &AwsRequest, prefix: &str) -> Conditions {
     }
 }
 
-/// Parses `x-amz-copy-source` (`[/]bucket/key[?versionId=...]`, URL-encoded).
-fn copy_source(req: &AwsRequest) -> S3Result<(String, String)> {
+/// Parses `x-amz-copy-source` (`[/]bucket/key[?versionId=...]`, URL-encoded): bucket, key and
+/// the source version.
+fn copy_source(req: &AwsRequest) -> S3Result<(String, String, Option<String>)> {
     let raw = req.header("x-amz-copy-source").unwrap_or_default();
-    let raw = raw.split_once("?versionId=").map_or(raw, |(s, _)| s);
+    let (raw, version) = match raw.split_once("?versionId=") {
+        Some((s, v)) => (s, Some(percent_decode(v))),
+        None => (raw, None),
+    };
     let decoded = percent_decode(raw);
     let trimmed = decoded.strip_prefix('/').unwrap_or(&decoded);
     match trimmed.split_once('/') {
-        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_string(), k.to_string())),
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_string(), k.to_string(), version)),
         _ => Err(S3Error::InvalidArgument("Invalid copy source object key".into())),
+    }
+}
+
+/// The `versionId` a request names (empty counts as none).
+fn version_param(req: &AwsRequest) -> Option<&str> {
+    req.query_param("versionId").filter(|v| !v.is_empty())
+}
+
+/// `x-amz-version-id`, for a version of a versioned bucket.
+fn version_header(h: &mut Vec<(&'static str, String)>, version: Option<&str>) {
+    if let Some(v) = version {
+        h.push(("x-amz-version-id", v.to_string()));
     }
 }
 
@@ -872,6 +925,7 @@ fn put_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Ht
     if let Some(c) = &obj.checksum {
         checksum_headers(&mut h, c.algorithm, &c.value, c.kind);
     }
+    version_header(&mut h, obj.version_id.as_deref());
     Ok(empty(StatusCode::OK, h))
 }
 
@@ -886,6 +940,7 @@ fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool, region: &str)
         ("content-type", q("response-content-type").or(m.content_type.clone()).unwrap_or_else(|| "binary/octet-stream".into())),
     ];
     sse_headers(&mut h, m, region);
+    version_header(&mut h, obj.version_id.as_deref());
     if !m.tags.is_empty() && req.method == Method::GET {
         h.push(("x-amz-tagging-count", m.tags.len().to_string()));
     }
@@ -932,7 +987,7 @@ fn get_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str, head: bool) ->
     };
     let raw_range = req.header("range");
     let range = raw_range.and_then(|r| ByteRange::parse(r).map(|p| (p, r)));
-    let (obj, mut resolved) = ops::get_object(s3, bucket, key, &conditions(req, ""), range, head)?;
+    let (obj, mut resolved) = ops::get_object(s3, (bucket, key, version_param(req)), &conditions(req, ""), range, head)?;
     let mut parts_count = None;
     if let Some(n) = part {
         let (r, count) = ops::part_range(&obj, n)?;
@@ -963,7 +1018,7 @@ fn get_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str, head: bool) ->
 }
 
 fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
-    let (source_bucket, source_key) = copy_source(req)?;
+    let (source_bucket, source_key, source_version) = copy_source(req)?;
     let replace = match req.header("x-amz-metadata-directive").map(str::to_ascii_uppercase).as_deref() {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
@@ -976,13 +1031,14 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
         Some(other) => return Err(S3Error::InvalidArgument(format!("Unknown tagging directive: {other}"))),
     };
     let meta = new_object_meta(s3, req, bucket)?;
-    let obj = ops::copy_object(
+    let (obj, src) = ops::copy_object(
         s3,
         ops::CopyObjectInput {
             bucket: bucket.to_string(),
             key: key.to_string(),
             source_bucket,
             source_key,
+            source_version,
             source_conditions: conditions(req, "x-amz-copy-source-"),
             replace_meta: if replace { Some(meta) } else { None },
             checksum_algorithm,
@@ -1001,17 +1057,34 @@ fn copy_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
     w.close("CopyObjectResult");
     let mut h = Vec::new();
     sse_headers(&mut h, &obj.meta, &s3.region);
+    version_header(&mut h, obj.version_id.as_deref());
+    if let Some(v) = &src.version_id {
+        h.push(("x-amz-copy-source-version-id", v.clone()));
+    }
     Ok(xml_response(StatusCode::OK, h, w))
 }
 
-/// The keys a `<Delete>` document names.
-fn object_keys(doc: &xml::Element) -> Vec<String> {
-    doc.children_named("Object").map(|o| o.child_text("Key").unwrap_or_default().to_string()).collect()
+/// The keys a `<Delete>` document names, with their version ids.
+fn object_keys(doc: &xml::Element) -> Vec<(String, Option<String>)> {
+    doc.children_named("Object")
+        .map(|o| (o.child_text("Key").unwrap_or_default().to_string(), o.child_text("VersionId").filter(|v| !v.is_empty()).map(str::to_string)))
+        .collect()
 }
 
 /// The keys a DeleteObjects request names (none if its body does not parse).
-fn delete_keys(req: &AwsRequest) -> Vec<String> {
+fn delete_keys(req: &AwsRequest) -> Vec<(String, Option<String>)> {
     payload(req).ok().and_then(|p| parse_xml_body(&p.data).ok()).map(|d| object_keys(&d)).unwrap_or_default()
+}
+
+/// DeleteObject: 204, with the version removed or the delete marker made.
+fn delete_object(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
+    let d = s3.delete_object(bucket, key, version_param(req), "ObjectRemoved:Delete")?;
+    let mut h = Vec::new();
+    if d.delete_marker {
+        h.push(("x-amz-delete-marker", "true".to_string()));
+    }
+    version_header(&mut h, d.version_id.as_deref());
+    Ok(empty(StatusCode::NO_CONTENT, h))
 }
 
 fn delete_objects(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
@@ -1030,14 +1103,25 @@ fn delete_objects(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpRespo
     let mut w = XmlWriter::new();
     w.open_ns("DeleteResult", NS);
     for o in outcomes {
-        match o.error {
-            None if quiet => {}
-            None => {
-                w.open("Deleted").elem("Key", &o.key).close("Deleted");
+        match o.result {
+            Ok(_) if quiet => {}
+            Ok(d) => {
+                w.open("Deleted").elem("Key", &o.key);
+                if let Some(v) = &o.version {
+                    w.elem("VersionId", v);
+                }
+                if d.delete_marker {
+                    w.elem("DeleteMarker", "true").elem("DeleteMarkerVersionId", d.version_id.as_deref().unwrap_or("null"));
+                }
+                w.close("Deleted");
             }
-            Some(e) => {
+            Err(e) => {
                 let aws = e.to_aws();
-                w.open("Error").elem("Key", &o.key).elem("Code", aws.code).elem("Message", &aws.message).close("Error");
+                w.open("Error").elem("Key", &o.key);
+                if let Some(v) = &o.version {
+                    w.elem("VersionId", v);
+                }
+                w.elem("Code", aws.code).elem("Message", &aws.message).close("Error");
             }
         }
     }
@@ -1166,8 +1250,8 @@ fn list_objects(s3: &S3, req: &AwsRequest, bucket: &str, v2: bool) -> S3Result<H
     Ok(xml_response(StatusCode::OK, vec![], w))
 }
 
-/// ListObjectVersions. firelocal's buckets are never versioned, so each object is its one
-/// version, `null`, and the latest, as S3 lists a bucket that was never versioned.
+/// ListObjectVersions: every version and delete marker, newest first within a key. Objects of a
+/// bucket that was never versioned are listed once each, as version `null`.
 fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<HttpResponse> {
     let url = url_encoding(req)?;
     let enc = key_encoder(url);
@@ -1179,28 +1263,45 @@ fn list_object_versions(s3: &S3, req: &AwsRequest, bucket: &str) -> S3Result<Htt
     if version_marker.is_some() && key_marker.is_empty() {
         return Err(S3Error::InvalidArgument("A version-id marker cannot be specified without a key marker.".into()));
     }
-    if let Some(v) = version_marker.filter(|v| *v != "null") {
-        return Err(S3Error::InvalidArgument(format!("Invalid version id specified: {v}")));
-    }
     let after_is_prefix = marker_is_common_prefix(key_marker, &prefix, delimiter.as_deref());
     let input = ListInput { prefix: prefix.clone(), delimiter: delimiter.clone(), max_keys, after: key_marker.to_string(), after_is_prefix };
-    let page = ops::list_objects(s3, bucket, &input)?;
+    let page = ops::list_object_versions(s3, bucket, &input, version_marker)?;
     let mut w = XmlWriter::new();
     w.open_ns("ListVersionsResult", NS).elem("Name", bucket).elem("Prefix", &enc(&prefix));
     w.elem("KeyMarker", &enc(key_marker)).elem("VersionIdMarker", version_marker.unwrap_or(""));
-    if page.truncated && let Some(last) = page.entries.last() {
-        w.elem("NextKeyMarker", &enc(last.name())).elem("NextVersionIdMarker", "null");
-    }
-    listing_settings(&mut w, max_keys, delimiter.as_deref(), url, page.truncated, &enc);
-    for e in &page.entries {
-        if let ListEntry::Object(o) = e {
-            w.open("Version").elem("Key", &enc(&o.key)).elem("VersionId", "null").elem("IsLatest", "true");
-            w.elem("LastModified", &iso8601_millis(o.last_modified)).elem("ETag", &quoted(&o.etag)).elem("Size", &o.size.to_string());
-            owner(&mut w, "Owner");
-            w.elem("StorageClass", o.meta.storage_class.as_deref().unwrap_or("STANDARD")).close("Version");
+    if page.truncated {
+        match page.entries.last() {
+            Some(ops::VersionListEntry::Version(v)) => {
+                w.elem("NextKeyMarker", &enc(&v.row.key)).elem("NextVersionIdMarker", v.row.version_id.as_deref().unwrap_or("null"));
+            }
+            Some(ops::VersionListEntry::CommonPrefix(p)) => {
+                w.elem("NextKeyMarker", &enc(p));
+            }
+            None => {}
         }
     }
-    common_prefixes(&mut w, &page.entries, &enc);
+    listing_settings(&mut w, max_keys, delimiter.as_deref(), url, page.truncated, &enc);
+    let mut prefixes = Vec::new();
+    for e in &page.entries {
+        match e {
+            ops::VersionListEntry::Version(v) => {
+                let o = &v.row;
+                let tag = if v.delete_marker { "DeleteMarker" } else { "Version" };
+                w.open(tag).elem("Key", &enc(&o.key)).elem("VersionId", o.version_id.as_deref().unwrap_or("null"));
+                w.elem("IsLatest", if v.is_latest { "true" } else { "false" }).elem("LastModified", &iso8601_millis(o.last_modified));
+                if !v.delete_marker {
+                    w.elem("ETag", &quoted(&o.etag)).elem("Size", &o.size.to_string());
+                }
+                owner(&mut w, "Owner");
+                if !v.delete_marker {
+                    w.elem("StorageClass", o.meta.storage_class.as_deref().unwrap_or("STANDARD"));
+                }
+                w.close(tag);
+            }
+            ops::VersionListEntry::CommonPrefix(p) => prefixes.push(ListEntry::CommonPrefix(p.clone())),
+        }
+    }
+    common_prefixes(&mut w, &prefixes, &enc);
     w.close("ListVersionsResult");
     Ok(xml_response(StatusCode::OK, vec![], w))
 }
@@ -1242,7 +1343,7 @@ fn upload_part(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<H
 
 fn upload_part_copy(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
     let n = part_number(req)?;
-    let (sb, sk) = copy_source(req)?;
+    let (sb, sk, sv) = copy_source(req)?;
     let raw_range = req.header("x-amz-copy-source-range");
     let range = match raw_range {
         Some(r) => Some((
@@ -1254,14 +1355,18 @@ fn upload_part_copy(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Res
         None => None,
     };
     let upload_id = req.query_param("uploadId").unwrap_or_default();
-    let part = ops::upload_part_copy(s3, bucket, key, upload_id, n, (&sb, &sk), range, &conditions(req, "x-amz-copy-source-"))?;
+    let part = ops::upload_part_copy(s3, bucket, key, upload_id, n, (&sb, &sk, sv.as_deref()), range, &conditions(req, "x-amz-copy-source-"))?;
     let mut w = XmlWriter::new();
     w.open_ns("CopyPartResult", NS).elem("LastModified", &iso8601_millis(part.last_modified)).elem("ETag", &quoted(&part.etag));
     if let (Some(c), Some(a)) = (&part.checksum, s3.store.upload(bucket, key, upload_id)?.checksum_algorithm) {
         w.elem(a.xml_name(), c);
     }
     w.close("CopyPartResult");
-    Ok(xml_response(StatusCode::OK, vec![], w))
+    let mut h = Vec::new();
+    if let Some(v) = sv.filter(|v| v != "null") {
+        h.push(("x-amz-copy-source-version-id", v));
+    }
+    Ok(xml_response(StatusCode::OK, h, w))
 }
 
 fn complete_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<HttpResponse> {
@@ -1298,6 +1403,7 @@ fn complete_multipart_upload(s3: &S3, req: &AwsRequest, bucket: &str, key: &str)
     w.close("CompleteMultipartUploadResult");
     let mut h = Vec::new();
     sse_headers(&mut h, &obj.meta, &s3.region);
+    version_header(&mut h, obj.version_id.as_deref());
     Ok(xml_response(StatusCode::OK, h, w))
 }
 
