@@ -6,6 +6,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod engine;
+pub mod faults;
 pub mod protocol;
 pub mod replay;
 pub mod server;

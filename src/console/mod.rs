@@ -103,13 +103,18 @@ fn faults(state: &AppState) -> String {
         .iter()
         .map(|f| {
             let any = |v: &Option<String>| esc(v.as_deref().unwrap_or("*"));
-            let error = f.error.as_ref().map(|e| format!("{} {}", e.status.map(|s| s.to_string()).unwrap_or_default(), e.code)).unwrap_or_else(|| "-".into());
+            let error = match (&f.error, &f.partial, f.invocation) {
+                (_, Some(p), _) => format!("every {} record: {}", p.every, p.code.as_deref().unwrap_or("ServiceUnavailableException")),
+                (_, _, Some(s)) => format!("invocation {s:?}").to_lowercase(),
+                (Some(e), _, _) => format!("{} {}", e.status.map(|s| s.to_string()).unwrap_or_default(), e.code),
+                _ => "-".into(),
+            };
             let count = f.count.map_or("unlimited".to_string(), |c| c.to_string());
             vec![esc(&f.id), any(&f.service), any(&f.operation), any(&f.resource), esc(error.trim()), f.latency_ms.to_string(), f.probability.to_string(), f.hits.to_string(), count]
         })
         .collect();
     let help = "<p class=\"muted\">Add faults with <code>POST /_firelocal/faults</code> or <code>serve --faults FILE</code>; see docs/hardening.md.</p>";
-    page("Faults", &format!("<h1>Injected faults</h1>{}{help}", table(&["Id", "Service", "Operation", "Resource", "Error", "Latency ms", "Probability", "Hits", "Count"], &rows)), false)
+    page("Faults", &format!("<h1>Injected faults</h1>{}{help}", table(&["Id", "Service", "Operation", "Resource", "Fault", "Latency ms", "Probability", "Hits", "Count"], &rows)), false)
 }
 
 fn dashboards(state: &AppState) -> String {

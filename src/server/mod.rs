@@ -4,7 +4,6 @@
 pub mod authz;
 pub mod record;
 pub mod expect;
-pub mod faults;
 pub mod health;
 pub mod router;
 
@@ -21,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::faults;
 use crate::protocol::{self, AwsError, AwsRequest, HttpResponse, Protocol, sigv4};
 use crate::services::Services;
 use router::{Route, ServiceId};
@@ -34,8 +34,8 @@ pub struct AppState {
     pub recorder: Option<record::Recorder>,
     /// Where state lives (snapshots copy it).
     pub root: Arc<crate::state::Root>,
-    /// Injected faults (`/_firelocal/faults`, `--faults FILE`).
-    pub faults: faults::Faults,
+    /// Injected faults (`/_firelocal/faults`, `--faults FILE`), shared with the services.
+    pub faults: Arc<faults::Faults>,
     /// Keeps an ephemeral data directory alive (and deletes it at exit).
     _tempdir: Option<tempfile::TempDir>,
 }
@@ -63,7 +63,19 @@ impl Server {
         let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
         let endpoint = format!("http://{}:{}", if bound.ip().is_unspecified() { "127.0.0.1".to_string() } else { bound.ip().to_string() }, bound.port());
-        let opts = crate::services::Options { region: &config.region, endpoint: &endpoint, firehose_max_interval: config.firehose_max_interval, athena_scan_cache_mb: config.athena_scan_cache_mb, enforce_iam: config.enforce_iam };
+        let faults = Arc::new(faults::Faults::default());
+        if let Some(file) = &config.faults {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("--faults {}: {e}", file.display()))?;
+            faults::parse(&text).and_then(|rules| faults.add(rules)).map_err(|e| format!("--faults {}: {e}", file.display()))?;
+        }
+        let opts = crate::services::Options {
+            region: &config.region,
+            endpoint: &endpoint,
+            firehose_max_interval: config.firehose_max_interval,
+            athena_scan_cache_mb: config.athena_scan_cache_mb,
+            enforce_iam: config.enforce_iam,
+            faults: faults.clone(),
+        };
         if let Some(file) = &config.snapshot {
             let started = Instant::now();
             let m = crate::snapshot::restore(file, &dir)?;
@@ -80,11 +92,6 @@ impl Server {
             let _ = services.s3.secrets.set(lookup);
         }
         let recorder = config.record.as_deref().map(record::Recorder::open).transpose()?;
-        let faults = faults::Faults::default();
-        if let Some(file) = &config.faults {
-            let text = std::fs::read_to_string(file).map_err(|e| format!("--faults {}: {e}", file.display()))?;
-            faults::parse(&text).and_then(|rules| faults.add(rules)).map_err(|e| format!("--faults {}: {e}", file.display()))?;
-        }
         let state = Arc::new(AppState { services, config, started: Instant::now(), recorder, root, faults, _tempdir: tempdir });
         let weak = Arc::downgrade(&state);
         state.services.cloudformation.set_dispatch(Arc::new(move |req| {
@@ -284,8 +291,10 @@ async fn respond(state: &AppState, areq: &AwsRequest, started: Instant) -> (Http
         && let Some(injection) = state.faults.check(route.name(), &operation_of(&route, areq), areq)
     {
         let (ms, error) = match injection {
-            faults::Injection::Delay(ms) => (ms, None),
             faults::Injection::Fail(ms, e) => (ms, Some(e)),
+            faults::Injection::Delay(ms) => (ms, None),
+            // Applied inside the services, never matched here.
+            faults::Injection::Partial { .. } | faults::Injection::Invocation(_) => (0, None),
         };
         tokio::time::sleep(Duration::from_millis(ms)).await;
         if let Some(e) = error {

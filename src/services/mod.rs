@@ -46,6 +46,8 @@ pub struct Options<'a> {
     pub athena_scan_cache_mb: usize,
     /// `--enforce-iam`.
     pub enforce_iam: bool,
+    /// The injected faults, which pipeline hops and Lambda invocations also obey.
+    pub faults: Arc<crate::faults::Faults>,
 }
 
 /// The function log lines CloudWatch Logs takes. Under `--enforce-iam` Lambda writes them as the
@@ -83,8 +85,16 @@ impl Services {
         let sink: crate::engine::lambda::LogSink = Arc::new(move |lines| sink_logs.ingest(function_log_lines(&sink_logs, sink_iam.as_deref(), lines)));
         let lambda = Arc::new(lambda::Lambda::open(root, opts.region, s3.clone(), sink).map_err(|e| format!("Lambda store: {e:?}"))?);
         lambda.set_endpoint(opts.endpoint.to_string());
+        lambda.set_faults(opts.faults.clone());
         connect_notifications(&s3, &lambda);
-        let settings = EngineSettings { s3: s3.clone(), lambda: Some(lambda.clone()), max_interval: opts.firehose_max_interval, iam: enforcer.clone(), logs: Some(logs.clone()) };
+        let settings = EngineSettings {
+            s3: s3.clone(),
+            lambda: Some(lambda.clone()),
+            max_interval: opts.firehose_max_interval,
+            iam: enforcer.clone(),
+            logs: Some(logs.clone()),
+            faults: opts.faults.clone(),
+        };
         let firehose = firehose::Firehose::open(root, opts.region, settings).map_err(|e| format!("Firehose store: {e:?}"))?;
         let apigateway = apigateway::ApiGateway::open(root, opts.region).map_err(|e| format!("API Gateway store: {e:?}"))?;
         let glue = Arc::new(glue::Glue::open(root, opts.region).map_err(|e| format!("Glue store: {e:?}"))?);

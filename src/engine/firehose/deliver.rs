@@ -68,6 +68,8 @@ struct Failed {
     record: Record,
     code: &'static str,
     message: String,
+    /// Invocations tried before the record was given up on.
+    attempts: u32,
     /// `processing-failed` (transform) or `partitioning-failed` (dynamic partitioning).
     output_type: &'static str,
 }
@@ -94,17 +96,27 @@ fn object_name(cfg: &DeliveryConfig, arrival_ms: i64) -> String {
 /// Compresses `body` and writes it as `<prefix><object name>`; returns the key. With
 /// `--enforce-iam` the stream's role must allow `s3:PutObject` on that key.
 fn write_object(cfg: &DeliveryConfig, settings: &EngineSettings, prefix: &str, oldest: i64, body: &[u8]) -> Result<String, DeliveryError> {
-    let s3 = &settings.s3;
     let name = object_name(cfg, oldest);
     if let Some(iam) = &settings.iam {
         let resource = format!("arn:aws:s3:::{}/{prefix}{name}", cfg.bucket);
         iam.authorize_role(&cfg.role_arn, "Firehose", "s3:PutObject", &resource).map_err(|m| DeliveryError::new("S3.AccessDenied", m))?;
     }
     let bytes = cfg.compression.compress(body, name.trim_end_matches(".zip")).map_err(|e| DeliveryError::internal(e.to_string()))?;
-    put(s3, &cfg.bucket, format!("{prefix}{name}"), bytes)
+    put(settings, &cfg.bucket, format!("{prefix}{name}"), bytes)
 }
 
-fn put(s3: &s3::S3, bucket: &str, key: String, body: Vec<u8>) -> Result<String, DeliveryError> {
+/// Writes one object, as Firehose's PutObject call: injected request faults on S3 `PutObject`
+/// of the bucket fail it as S3 would (`S3.SlowDown`...), and the delivery is retried.
+fn put(settings: &EngineSettings, bucket: &str, key: String, body: Vec<u8>) -> Result<String, DeliveryError> {
+    match settings.faults.check_call("s3", "PutObject", crate::faults::Kind::Request, &[bucket]) {
+        Some(crate::faults::Injection::Fail(ms, e)) => {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            return Err(DeliveryError::new(format!("S3.{}", e.code), e.message));
+        }
+        Some(crate::faults::Injection::Delay(ms)) => std::thread::sleep(std::time::Duration::from_millis(ms)),
+        _ => {}
+    }
+    let s3 = &settings.s3;
     let input = s3::ops::PutObjectInput {
         bucket: bucket.to_string(),
         key: key.clone(),
@@ -147,8 +159,8 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
     // Data transformation first: the function's Ok records (with its partition keys) go on.
     let records: Vec<(Record, BTreeMap<String, String>)> = match (&cfg.transform, &settings.lambda) {
         (Some(t), Some(lambda)) => {
-            let (ok, bad) = transform::run(t, lambda, &cfg.stream_arn, &cfg.region, records);
-            failed.extend(bad.into_iter().map(|f| Failed { record: f.record, code: f.code, message: f.message, output_type: "processing-failed" }));
+            let (ok, bad) = transform::run(t, lambda, &settings.faults, &cfg.stream_arn, &cfg.region, records);
+            failed.extend(bad.into_iter().map(|f| Failed { record: f.record, code: f.code, message: f.message, attempts: f.attempts, output_type: "processing-failed" }));
             ok.into_iter().map(|t| (t.record, t.partition_keys)).collect()
         }
         (Some(_), None) => {
@@ -176,7 +188,7 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
             for (r, lambda_keys) in records {
                 match query.keys(&r.data) {
                     Ok(keys) => groups.entry((keys, lambda_keys)).or_default().push(r),
-                    Err(message) => failed.push(Failed { record: r, code: "DynamicPartitioning.MetadataExtractionFailed", message, output_type: "partitioning-failed" }),
+                    Err(message) => failed.push(Failed { record: r, code: "DynamicPartitioning.MetadataExtractionFailed", message, attempts: 1, output_type: "partitioning-failed" }),
                 }
             }
         }
@@ -193,6 +205,7 @@ pub fn deliver(cfg: &DeliveryConfig, settings: &EngineSettings, records: Vec<Rec
                 record,
                 code: "DynamicPartitioning.PartitionKeyMissing",
                 message: "a partition key named in the prefix was not extracted from the record".into(),
+                attempts: 1,
                 output_type: "partitioning-failed",
             }));
             continue;
@@ -232,7 +245,7 @@ fn write_error_output(cfg: &DeliveryConfig, settings: &EngineSettings, output_ty
     let mut body = Vec::new();
     for f in &failed {
         let mut doc = serde_json::json!({
-            "attemptsMade": 1,
+            "attemptsMade": f.attempts,
             "arrivalTimestamp": f.record.arrival_ms,
             "errorCode": f.code,
             "errorMessage": f.message,

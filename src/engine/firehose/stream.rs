@@ -136,6 +136,8 @@ pub struct EngineSettings {
     pub iam: Option<Arc<crate::services::iam::Iam>>,
     /// CloudWatch Logs, for streams with CloudWatchLoggingOptions.
     pub logs: Option<Arc<crate::services::logs::Logs>>,
+    /// Injected faults: deliveries obey the request rules for S3 PutObject and Lambda Invoke.
+    pub faults: Arc<crate::faults::Faults>,
 }
 
 struct Task {

@@ -36,6 +36,8 @@ pub struct Failure {
     pub record: Record,
     pub code: &'static str,
     pub message: String,
+    /// Invocations made for it.
+    pub attempts: u32,
 }
 
 /// The event payload limit of a synchronous invocation, with room for the envelope.
@@ -59,8 +61,19 @@ fn batches(records: Vec<Record>, max: usize) -> Vec<Vec<Record>> {
     out
 }
 
+/// Firehose's code for an invocation Lambda refused (rather than a function error).
+fn invoke_error_code(lambda_code: &str) -> &'static str {
+    match lambda_code {
+        "TooManyRequestsException" => "Lambda.InvokeLimitExceeded",
+        "ResourceNotFoundException" => "Lambda.ResourceNotFound",
+        c if c.starts_with("AccessDenied") => "Lambda.InvokeAccessDenied",
+        _ => "Lambda.FunctionError",
+    }
+}
+
 /// Runs the transform over `records` (blocking: call it from a blocking thread inside the runtime).
-pub fn run(t: &Transform, lambda: &Arc<Lambda>, stream_arn: &str, region: &str, records: Vec<Record>) -> (Vec<Transformed>, Vec<Failure>) {
+/// Each invocation obeys injected request faults on Lambda `Invoke` of the function.
+pub fn run(t: &Transform, lambda: &Arc<Lambda>, faults: &crate::faults::Faults, stream_arn: &str, region: &str, records: Vec<Record>) -> (Vec<Transformed>, Vec<Failure>) {
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     let handle = tokio::runtime::Handle::current();
@@ -77,25 +90,47 @@ pub fn run(t: &Transform, lambda: &Arc<Lambda>, stream_arn: &str, region: &str, 
             })).collect::<Vec<_>>(),
         });
         let payload = Bytes::from(event.to_string());
-        let mut last_error = String::new();
+        let mut last_error = (String::new(), "Lambda.FunctionError");
         let mut response = None;
+        let mut attempts = 0;
+        let name = t.function.rsplit(':').next().unwrap_or(&t.function);
         for _ in 0..=t.retries {
-            match handle.block_on(lambda.invoke(&t.function, None, payload.clone(), InvocationType::RequestResponse, None)) {
+            attempts += 1;
+            let injected = match faults.check_call("lambda", "Invoke", crate::faults::Kind::Request, &[&t.function, name]) {
+                Some(crate::faults::Injection::Fail(ms, e)) => {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                    Some(e)
+                }
+                Some(crate::faults::Injection::Delay(ms)) => {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                    None
+                }
+                _ => None,
+            };
+            let outcome = match injected {
+                Some(e) => Err((e.code.to_string(), e.message)),
+                None => handle.block_on(lambda.invoke(&t.function, None, payload.clone(), InvocationType::RequestResponse, None)).map_err(|e| {
+                    let aws = e.to_aws();
+                    (aws.code.to_string(), aws.message)
+                }),
+            };
+            match outcome {
                 Ok((_, Some(inv))) if inv.function_error.is_none() => {
                     response = Some(inv.payload);
                     break;
                 }
-                Ok((_, Some(inv))) => last_error = String::from_utf8_lossy(&inv.payload).into_owned(),
-                Ok((_, None)) => last_error = "the function returned no response".into(),
-                Err(e) => last_error = e.to_aws().message,
+                Ok((_, Some(inv))) => last_error = (format!("The Lambda function was invoked but it returned an error: {}", String::from_utf8_lossy(&inv.payload)), "Lambda.FunctionError"),
+                Ok((_, None)) => last_error = ("The Lambda function was invoked but it returned no response".into(), "Lambda.FunctionError"),
+                Err((code, message)) => last_error = (format!("Lambda refused the invocation ({code}): {message}"), invoke_error_code(&code)),
             }
         }
         let Some(body) = response else {
-            failed.extend(batch.into_iter().map(|record| Failure { record, code: "Lambda.FunctionError", message: format!("The Lambda function was invoked but it returned an error: {last_error}") }));
+            let (message, code) = last_error;
+            failed.extend(batch.into_iter().map(|record| Failure { record, code, message: message.clone(), attempts }));
             continue;
         };
         match check_response(&body, &ids) {
-            Err((code, message)) => failed.extend(batch.into_iter().map(|record| Failure { record, code, message: message.clone() })),
+            Err((code, message)) => failed.extend(batch.into_iter().map(|record| Failure { record, code, message: message.clone(), attempts })),
             Ok(results) => {
                 for (record, result) in batch.into_iter().zip(results) {
                     match result {
@@ -103,6 +138,7 @@ pub fn run(t: &Transform, lambda: &Arc<Lambda>, stream_arn: &str, region: &str, 
                         RecordResult::Dropped => {}
                         RecordResult::Failed => failed.push(Failure {
                             record,
+                            attempts,
                             code: "Lambda.ProcessingFailedStatus",
                             message: "The Lambda function returned the record with the status ProcessingFailed".into(),
                         }),

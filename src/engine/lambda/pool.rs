@@ -64,8 +64,9 @@ impl Pool {
         (self.sink)(lines.iter().map(|m| LogLine { role: role.clone(), group: spec.log_group.clone(), stream: stream.to_string(), timestamp_ms: now, message: m.clone() }).collect());
     }
 
-    /// Invokes the function once and waits for the outcome.
-    pub async fn invoke(&self, payload: Bytes, client_context: Option<String>) -> Result<Invocation, EngineError> {
+    /// Invokes the function once and waits for the outcome. `sabotage` (an injected fault) ends
+    /// it as a crash (the process is killed once it has the event) or a timeout.
+    pub async fn invoke(&self, payload: Bytes, client_context: Option<String>, sabotage: Option<crate::faults::Sabotage>) -> Result<Invocation, EngineError> {
         let _permit = self.permits.clone().acquire_owned().await.map_err(|_| EngineError::Spawn("the function is being deleted".into()))?;
         let spec = self.spec();
         let reuse = loop {
@@ -113,12 +114,16 @@ impl Pool {
             Ending::Exited(worker.exit_code())
         } else {
             let mut exited = worker.exited.clone();
+            let timeout = if sabotage == Some(crate::faults::Sabotage::Timeout) { Duration::ZERO } else { spec.timeout };
+            if sabotage == Some(crate::faults::Sabotage::Crash) {
+                worker.signal_kill();
+            }
             tokio::select! {
                 c = done_rx => match c {
                     Ok(c) => Ending::Done(c),
                     Err(_) => Ending::Exited(worker.exit_code()),
                 },
-                _ = tokio::time::sleep(spec.timeout) => Ending::Timeout,
+                _ = tokio::time::sleep(timeout) => Ending::Timeout,
                 code = exited.wait_for(Option::is_some) => Ending::Exited(code.ok().and_then(|c| *c)),
             }
         };
@@ -147,7 +152,7 @@ impl Pool {
             Ending::Exited(code) => match worker.api.take_init_error() {
                 Some(body) => (body, Some("Unhandled".to_string()), false),
                 None => {
-                    let status = code.map_or("signal: killed".to_string(), |c| format!("exit status {c}"));
+                    let status = code.filter(|c| *c >= 0).map_or("signal: killed".to_string(), |c| format!("exit status {c}"));
                     (error_doc("Runtime.ExitError", format!("RequestId: {request_id} Error: Runtime exited with error: {status}")), Some("Unhandled".to_string()), false)
                 }
             },

@@ -203,6 +203,13 @@ impl Worker {
         *self.exited.borrow()
     }
 
+    /// Kills the process without waiting (its exit shows in `exited`).
+    pub fn signal_kill(&mut self) {
+        if let Some(k) = self.kill.take() {
+            let _ = k.send(());
+        }
+    }
+
     /// Kills the process and waits until it is gone.
     pub async fn kill(mut self) {
         if let Some(k) = self.kill.take() {

@@ -16,6 +16,7 @@ use super::model::{DeliveryStream, S3Destination};
 use super::store::Store;
 use crate::engine::firehose::prefix::Part;
 use crate::engine::firehose::stream::{self, EngineSettings, PutError};
+use crate::faults::{Injection, Kind};
 use crate::engine::firehose::transform::Transform;
 use crate::engine::firehose::{Compression, DeliveryConfig, FlushReport, Prefix, Record, StreamHandle, partition};
 use crate::protocol::time::now_millis;
@@ -35,7 +36,7 @@ pub const ACCOUNT: &str = "000000000000";
 const SLOW_DOWN: &str = "Slow down. The delivery stream cannot deliver to its destination and its buffer is full.";
 
 /// One record's fate in PutRecord/PutRecordBatch: its id, or an error code and message.
-pub type PutOutcome = Result<String, (&'static str, &'static str)>;
+pub type PutOutcome = Result<String, (String, String)>;
 
 struct Entry {
     stream: DeliveryStream,
@@ -522,18 +523,38 @@ impl Firehose {
             return Err(FirehoseError::InvalidArgument(format!("Records size exceeds 4 MiB limit ({total} bytes)")));
         }
         validate_name(name)?;
-        let (_, handle) = self.get(name)?;
+        let (stream, handle) = self.get(name)?;
+        // An injected partial failure refuses every n-th record of a batch before it is taken.
+        let refused = match batch.then(|| self.settings.faults.check_call("firehose", "PutRecordBatch", Kind::Partial, &[name, stream.arn.as_str()])).flatten() {
+            Some(Injection::Partial { every, code, message }) => Some((every as usize, code, message)),
+            _ => None,
+        };
+        let is_refused = |i: usize| refused.as_ref().is_some_and(|(every, _, _)| (i + 1) % every == 0);
+        let total = data.len();
         let arrival_ms = now_millis();
-        let records: Vec<Record> = data.into_iter().map(|data| Record { arrival_ms, data }).collect();
-        let n = records.len();
-        let accepted = handle.put(records).await.map_err(|e| match e {
-            PutError::Gone => FirehoseError::ResourceNotFound(format!("Firehose {name} under account {ACCOUNT} not found.")),
-            PutError::Log(e) => FirehoseError::ServiceUnavailable(format!("could not log the records durably: {e}")),
-        })?;
-        if accepted == 0 {
+        let records: Vec<Record> = data.into_iter().enumerate().filter(|(i, _)| !is_refused(*i)).map(|(_, data)| Record { arrival_ms, data }).collect();
+        let accepted = if records.is_empty() {
+            0
+        } else {
+            handle.put(records).await.map_err(|e| match e {
+                PutError::Gone => FirehoseError::ResourceNotFound(format!("Firehose {name} under account {ACCOUNT} not found.")),
+                PutError::Log(e) => FirehoseError::ServiceUnavailable(format!("could not log the records durably: {e}")),
+            })?
+        };
+        if accepted == 0 && refused.is_none() {
             return Err(FirehoseError::ServiceUnavailable(SLOW_DOWN.into()));
         }
-        Ok((0..n).map(|i| if i < accepted { Ok(record_id()) } else { Err(("ServiceUnavailableException", SLOW_DOWN)) }).collect())
+        // The records offered to the stream are taken in order until its buffer is full.
+        let mut offered = 0;
+        Ok((0..total)
+            .map(|i| match &refused {
+                Some((_, code, message)) if is_refused(i) => Err((code.clone(), message.clone())),
+                _ => {
+                    offered += 1;
+                    if offered <= accepted { Ok(record_id()) } else { Err(("ServiceUnavailableException".to_string(), SLOW_DOWN.to_string())) }
+                }
+            })
+            .collect())
     }
 
     /// Delivers every buffer (or one stream's) now; returns what each delivered.

@@ -134,6 +134,8 @@ pub struct Lambda {
     concurrency: usize,
     /// The latest invocations per function (for the console).
     history: Arc<Mutex<HashMap<String, std::collections::VecDeque<InvocationRecord>>>>,
+    /// Injected faults: `invocation: crash | timeout` rules end invocations early.
+    faults: std::sync::OnceLock<Arc<crate::faults::Faults>>,
 }
 
 /// One invocation as the console lists it.
@@ -318,12 +320,26 @@ impl Lambda {
             }
         }
         let concurrency = std::env::var("FIRELOCAL_LAMBDA_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
-        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, state, store, functions: Mutex::new(functions), s3, sink, concurrency, history: Arc::new(Mutex::new(HashMap::new())) })
+        Ok(Lambda { region: region.to_string(), endpoint: Mutex::new(String::new()), credentials: Mutex::new(None), root, state, store, functions: Mutex::new(functions), s3, sink, concurrency, history: Arc::new(Mutex::new(HashMap::new())), faults: std::sync::OnceLock::new() })
     }
 
     /// Tells functions where firelocal listens (their `AWS_ENDPOINT_URL`).
     pub fn set_endpoint(&self, endpoint: String) {
         *self.endpoint.lock() = endpoint;
+    }
+
+    /// Lets injected faults crash or time out invocations.
+    pub fn set_faults(&self, faults: Arc<crate::faults::Faults>) {
+        let _ = self.faults.set(faults);
+    }
+
+    /// How an injected fault makes this invocation of `f` end, if one does.
+    fn sabotage(faults: Option<&Arc<crate::faults::Faults>>, f: &Function) -> Option<crate::faults::Sabotage> {
+        let unqualified = f.arn.rsplit_once(':').filter(|(_, q)| *q == f.version).map_or(f.arn.as_str(), |(a, _)| a);
+        match faults?.check_call("lambda", "Invoke", crate::faults::Kind::Invocation, &[&f.name, &f.arn, unqualified]) {
+            Some(crate::faults::Injection::Invocation(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// Lets functions run with their execution role's credentials.
@@ -858,10 +874,11 @@ impl Lambda {
             InvocationType::Event => {
                 let pool = self.pool(&f);
                 let (history, name, ver) = (self.history.clone(), f.name.clone(), version.clone());
+                let faults = self.faults.get().cloned();
                 tokio::spawn(async move {
                     // Asynchronous invocations are retried twice on a function error, as on AWS.
                     for attempt in 0..3 {
-                        let outcome = pool.invoke(payload.clone(), None).await;
+                        let outcome = pool.invoke(payload.clone(), None, Self::sabotage(faults.as_ref(), &f)).await;
                         if let Ok(inv) = &outcome {
                             remember(&history, &name, "Event", &ver, inv);
                         }
@@ -880,7 +897,7 @@ impl Lambda {
             }
             InvocationType::RequestResponse => {
                 let pool = self.pool(&f);
-                let inv = pool.invoke(payload, client_context).await.map_err(|e| match e {
+                let inv = pool.invoke(payload, client_context, Self::sabotage(self.faults.get(), &f)).await.map_err(|e| match e {
                     crate::engine::lambda::EngineError::Spawn(m) | crate::engine::lambda::EngineError::Entrypoint(m) => LambdaError::Service(m),
                 })?;
                 remember(&self.history, &f.name, "RequestResponse", &version, &inv);

@@ -1,9 +1,17 @@
-//! Fault injection for users: AWS error responses and added latency, by service, operation and
-//! resource, with a probability and a count, so a pipeline's failure paths (and the SDKs' own
-//! retries) can be tested on purpose. Set through `/_firelocal/faults` or `serve --faults FILE`.
+//! Fault injection for users: AWS error responses, added latency, partial batch failures and
+//! crashing or hanging functions, by service, operation and resource, with a probability and a
+//! count, so a pipeline's failure paths (and the SDKs' own retries) can be tested on purpose. Set
+//! through `/_firelocal/faults` or `serve --faults FILE`.
 //!
-//! A fault is checked after routing, signature and IAM checks and before the service runs: an
-//! injected error is rendered in the service's own protocol, exactly as AWS would send it.
+//! Where each kind of rule is applied ([`Kind`]):
+//! - **Request** rules (an `error` and/or `latency_ms`) apply to calls: a client's request, after
+//!   routing, signature and IAM checks and before the service runs (the error is rendered in the
+//!   service's own protocol, exactly as AWS would send it), and the calls firelocal makes on a
+//!   pipeline's behalf (Firehose writing to S3, Firehose invoking its transform function).
+//! - **Partial** rules (`partial`) make Firehose's PutRecordBatch refuse some records of a batch
+//!   (`FailedPutCount`, per-record `ErrorCode`), as AWS does under load.
+//! - **Invocation** rules (`invocation: crash | timeout`) make a Lambda invocation end as if the
+//!   function's process died or ran past its timeout, whoever invoked it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,6 +54,12 @@ pub struct Fault {
     /// The error to answer with; absent: only `latency_ms`, then the real answer.
     #[serde(default)]
     pub error: Option<FaultError>,
+    /// PutRecordBatch only: refuse every `every`-th record of a batch with this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Partial>,
+    /// Lambda only: end the invocation as a `crash` (the runtime process dies) or a `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<Sabotage>,
     /// Added latency before answering.
     #[serde(default)]
     pub latency_ms: u64,
@@ -64,12 +78,59 @@ fn one() -> f64 {
     1.0
 }
 
+/// A partial batch failure: which records fail, and with what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Partial {
+    /// Every `every`-th record fails (1: all of them).
+    pub every: u32,
+    /// The per-record error code (default `ServiceUnavailableException`).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The per-record message (default `Slow down.`, as Firehose says it).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// How an invocation is made to fail.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Sabotage {
+    /// The runtime process is killed mid-invocation (`Runtime.ExitError`).
+    Crash,
+    /// The invocation runs past the function's timeout (`Sandbox.Timedout`).
+    Timeout,
+}
+
+/// Which rules a check looks at: see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Partial,
+    Invocation,
+}
+
+impl Fault {
+    fn kind(&self) -> Kind {
+        if self.partial.is_some() {
+            Kind::Partial
+        } else if self.invocation.is_some() {
+            Kind::Invocation
+        } else {
+            Kind::Request
+        }
+    }
+}
+
 /// What a matching fault does to a request.
 pub enum Injection {
     /// Wait, then answer as usual.
     Delay(u64),
     /// Wait, then answer with this error.
     Fail(u64, AwsError),
+    /// Refuse every `every`-th record with this code and message.
+    Partial { every: u32, code: String, message: String },
+    /// End the invocation this way.
+    Invocation(Sabotage),
 }
 
 /// The faults in force.
@@ -87,8 +148,28 @@ impl Faults {
             if !(0.0..=1.0).contains(&f.probability) {
                 return Err(format!("probability must be between 0 and 1, not {}", f.probability));
             }
-            if f.error.is_none() && f.latency_ms == 0 {
-                return Err("a fault needs an error, a latency_ms, or both".into());
+            match (&f.partial, &f.invocation) {
+                (None, None) if f.error.is_none() && f.latency_ms == 0 => {
+                    return Err("a fault needs an error, a latency_ms, a partial or an invocation".into());
+                }
+                (Some(_), Some(_)) => return Err("a fault is either a partial batch failure or an invocation failure, not both".into()),
+                (Some(p), None) => {
+                    if p.every == 0 {
+                        return Err("partial.every must be at least 1".into());
+                    }
+                    if f.service.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("firehose")) || f.operation.as_deref().is_some_and(|o| o != "PutRecordBatch") {
+                        return Err("a partial failure applies to firehose PutRecordBatch only".into());
+                    }
+                }
+                (None, Some(_)) => {
+                    if f.service.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("lambda")) || f.operation.as_deref().is_some_and(|o| o != "Invoke") {
+                        return Err("an invocation failure applies to lambda Invoke only".into());
+                    }
+                }
+                (None, None) => {}
+            }
+            if (f.partial.is_some() || f.invocation.is_some()) && (f.error.is_some() || f.latency_ms > 0) {
+                return Err("a partial or invocation fault takes no error or latency_ms of its own".into());
             }
             if let Some(e) = &f.error
                 && (e.code.is_empty() || e.status.is_some_and(|s| !(400..=599).contains(&s)))
@@ -124,16 +205,31 @@ impl Faults {
         rules.len() != before
     }
 
-    /// The injection for a request to `service` / `operation`, if a rule hits it.
+    /// The injection for a client's request to `service` / `operation`, if a request rule hits
+    /// it (a resource matches a path segment, the host's first label or a top-level JSON string).
     pub fn check(&self, service: &str, operation: &str, req: &AwsRequest) -> Option<Injection> {
+        self.hit(service, operation, Kind::Request, |r| names(req, r))
+    }
+
+    /// The injection for a call firelocal makes itself, or an effect inside a service, on the
+    /// named resource (`names`: its name and ARN, say), if a rule of this kind hits it.
+    pub fn check_call(&self, service: &str, operation: &str, kind: Kind, names: &[&str]) -> Option<Injection> {
+        if !self.active() {
+            return None;
+        }
+        self.hit(service, operation, kind, |r| names.contains(&r))
+    }
+
+    fn hit(&self, service: &str, operation: &str, kind: Kind, names: impl Fn(&str) -> bool) -> Option<Injection> {
         let mut rules = self.rules.lock();
         if rules.is_empty() {
             return None;
         }
         let i = rules.iter().position(|f| {
-            f.service.as_deref().is_none_or(|s| s == "*" || s.eq_ignore_ascii_case(service))
+            f.kind() == kind
+                && f.service.as_deref().is_none_or(|s| s == "*" || s.eq_ignore_ascii_case(service))
                 && f.operation.as_deref().is_none_or(|o| o == "*" || o == operation)
-                && f.resource.as_deref().is_none_or(|r| names(req, r))
+                && f.resource.as_deref().is_none_or(&names)
         })?;
         if rules[i].probability < 1.0 && chance() >= rules[i].probability {
             return None;
@@ -143,9 +239,22 @@ impl Faults {
         if f.count.is_some_and(|c| f.hits >= c) {
             rules.remove(i);
         }
-        tracing::info!(target: "firelocal::faults", fault = %f.id, service, operation, error = f.error.as_ref().map(|e| e.code.as_str()).unwrap_or("-"), latency_ms = f.latency_ms, "injected a fault");
-        Some(match f.error {
-            Some(e) => {
+        drop(rules);
+        let what = match (&f.error, &f.partial, f.invocation) {
+            (_, Some(p), _) => format!("partial every {}", p.every),
+            (_, _, Some(s)) => format!("{s:?}").to_lowercase(),
+            (Some(e), _, _) => e.code.clone(),
+            _ => "-".into(),
+        };
+        tracing::info!(target: "firelocal::faults", fault = %f.id, service, operation, injected = %what, latency_ms = f.latency_ms, "injected a fault");
+        Some(match (f.error, f.partial, f.invocation) {
+            (_, Some(p), _) => Injection::Partial {
+                every: p.every,
+                code: p.code.unwrap_or_else(|| "ServiceUnavailableException".into()),
+                message: p.message.unwrap_or_else(|| "Slow down.".into()),
+            },
+            (_, _, Some(s)) => Injection::Invocation(s),
+            (Some(e), _, _) => {
                 let status = e.status.unwrap_or(match e.code.as_str() {
                     c if c.starts_with("ServiceUnavailable") || c == "SlowDown" => 503,
                     "TooManyRequestsException" => 429,
@@ -157,7 +266,7 @@ impl Faults {
                 let message = e.message.unwrap_or_else(|| format!("{code} (injected by firelocal fault {})", f.id));
                 Injection::Fail(f.latency_ms, AwsError::new(status, code, message))
             }
-            None => Injection::Delay(f.latency_ms),
+            (None, None, None) => Injection::Delay(f.latency_ms),
         })
     }
 }
@@ -241,6 +350,22 @@ mod tests {
         assert!(faults.check("firehose", "PutRecordBatch", &hit).is_none(), "the count is spent");
         assert!(faults.list().is_empty());
         assert!(faults.add(parse(r#"{"service": "s3"}"#)?).is_err(), "a fault that does nothing is refused");
+        Ok(())
+    }
+
+    #[test]
+    fn each_kind_is_checked_only_where_it_applies() -> Result<(), String> {
+        let faults = Faults::default();
+        faults.add(parse("- {service: firehose, operation: PutRecordBatch, partial: {every: 2}}\n- {service: lambda, resource: fn, invocation: timeout, count: 1}\n")?)?;
+        let batch = req("/", r#"{"DeliveryStreamName": "clicks"}"#);
+        assert!(faults.check("firehose", "PutRecordBatch", &batch).is_none(), "a client request is not hit by a partial rule");
+        assert!(matches!(faults.check_call("firehose", "PutRecordBatch", Kind::Partial, &["clicks"]), Some(Injection::Partial { every: 2, .. })));
+        assert!(faults.check_call("lambda", "Invoke", Kind::Invocation, &["other"]).is_none());
+        assert!(matches!(faults.check_call("lambda", "Invoke", Kind::Invocation, &["fn", "arn:..."]), Some(Injection::Invocation(Sabotage::Timeout))));
+        assert!(faults.check_call("lambda", "Invoke", Kind::Invocation, &["fn"]).is_none(), "the count is spent");
+        for bad in ["{service: s3, partial: {every: 1}}", "{partial: {every: 0}}", "{service: lambda, invocation: crash, error: {code: X}}", "{invocation: explode}"] {
+            assert!(parse(bad).and_then(|r| faults.add(r)).is_err(), "{bad} should be refused");
+        }
         Ok(())
     }
 }
