@@ -248,6 +248,7 @@ fn read_one(format: &Format, o: &Options, proj: &Projection, raw: &[u8], key: &s
             let mut slots: Vec<Option<Value>> = vec![None; proj.columns.len()];
             let mut spans: Vec<Option<(usize, usize)>> = vec![None; proj.columns.len()];
             let keys: Vec<&[u8]> = o.json_keys.iter().map(|k| k.as_bytes()).collect();
+            let mut shape = Shape::default();
             for line in lines.by_ref() {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.iter().all(u8::is_ascii_whitespace) {
@@ -256,7 +257,7 @@ fn read_one(format: &Format, o: &Options, proj: &Projection, raw: &[u8], key: &s
                 // Fast path: find the wanted values' spans without building the object.
                 spans.iter_mut().for_each(|s| *s = None);
                 rows += 1;
-                if fast_line(line, &keys, o.case_insensitive, &mut spans).is_some() {
+                if fast_line(line, &keys, o.case_insensitive, &mut spans, &mut shape).is_some() {
                     for ((b, span), (_, ty)) in builders.iter_mut().zip(&spans).zip(&proj.columns) {
                         match span {
                             Some((st, en)) => b.push_raw(&line[*st..*en], ty),
@@ -390,50 +391,98 @@ fn split_csv(line: &str, sep: char, quote: char, esc: char, out: &mut Vec<String
     out.push(cur);
 }
 
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+#[inline(always)]
+fn ws(line: &[u8], mut i: usize) -> usize {
+    while let Some(c) = line.get(i) {
+        if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The keys of the previous line, in order, with the wanted key each one is: lines of one
+/// object mostly share their keys and order, so a key is recognised by comparing it with the
+/// previous line's key at the same place instead of searching for its closing quote.
+#[derive(Default)]
+struct Shape {
+    /// The keys' bytes, one after another.
+    bytes: Vec<u8>,
+    /// Each key: its end in `bytes` (it starts where the previous one ends) and its slot.
+    keys: Vec<(usize, Option<usize>)>,
+}
+
+impl Shape {
+    /// The `n`-th key of the previous line, if `line` has it at `i` (a quoted string without
+    /// escapes): its end past the closing quote, and its slot.
+    #[inline]
+    fn predict(&self, line: &[u8], i: usize, n: usize) -> Option<(usize, Option<usize>)> {
+        let &(end, slot) = self.keys.get(n)?;
+        let start = if n == 0 { 0 } else { self.keys[n - 1].0 };
+        let key = &self.bytes[start..end];
+        let rest = line.get(i + 1..)?;
+        (rest.starts_with(key) && rest.get(key.len()) == Some(&b'"')).then_some((i + 2 + key.len(), slot))
+    }
+
+    /// Records that this line's `n`-th key is `key` (forgetting the keys after it).
+    fn learn(&mut self, n: usize, key: &[u8], slot: Option<usize>) {
+        self.keys.truncate(n);
+        self.bytes.truncate(self.keys.last().map_or(0, |k| k.0));
+        self.bytes.extend_from_slice(key);
+        self.keys.push((self.bytes.len(), slot));
+    }
+}
+
 /// Finds, in one NDJSON line, the byte spans of the values of `keys` (first occurrence wins)
 /// without building anything. `None` when the line is not a plain object this scanner reads
-/// (escaped keys, malformed text): the caller then parses the line with serde_json.
-fn fast_line(line: &[u8], keys: &[&[u8]], ci: bool, spans: &mut [Option<(usize, usize)>]) -> Option<()> {
+/// (escaped keys, malformed text): the caller then parses the line with serde_json. The whole
+/// line is still checked, so a malformed line is never read as good.
+fn fast_line(line: &[u8], keys: &[&[u8]], ci: bool, spans: &mut [Option<(usize, usize)>], shape: &mut Shape) -> Option<()> {
     let n = line.len();
-    let ws = |mut i: usize| {
-        while i < n && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        i
-    };
-    let mut i = ws(0);
+    let mut i = ws(line, 0);
     if line.get(i) != Some(&b'{') {
         return None;
     }
-    i = ws(i + 1);
+    i = ws(line, i + 1);
     if line.get(i) == Some(&b'}') {
-        return (ws(i + 1) == n).then_some(());
+        return (ws(line, i + 1) == n).then_some(());
     }
+    let mut nth = 0;
     loop {
         if line.get(i) != Some(&b'"') {
             return None;
         }
-        let kend = skip_string(line, i)? - 1;
-        let key = &line[i + 1..kend];
-        if key.contains(&b'\\') {
-            return None;
-        }
-        i = ws(kend + 1);
+        let (kend, slot) = match shape.predict(line, i, nth) {
+            Some(known) => known,
+            None => {
+                let (kend, escaped) = skip_string(line, i)?;
+                if escaped {
+                    return None;
+                }
+                let key = &line[i + 1..kend - 1];
+                let slot = keys.iter().position(|k| k.len() == key.len() && if ci { k.eq_ignore_ascii_case(key) } else { *k == key });
+                shape.learn(nth, key, slot);
+                (kend, slot)
+            }
+        };
+        nth += 1;
+        i = ws(line, kend);
         if line.get(i) != Some(&b':') {
             return None;
         }
-        let vstart = ws(i + 1);
+        let vstart = ws(line, i + 1);
         let vend = skip_value(line, vstart)?;
-        let slot = keys.iter().position(|k| if ci { k.eq_ignore_ascii_case(key) } else { *k == key });
         if let Some(s) = slot
             && spans[s].is_none()
         {
             spans[s] = Some((vstart, vend));
         }
-        i = ws(vend);
+        i = ws(line, vend);
         match line.get(i) {
-            Some(b',') => i = ws(i + 1),
-            Some(b'}') => return (ws(i + 1) == n).then_some(()),
+            Some(b',') => i = ws(line, i + 1),
+            Some(b'}') => return (ws(line, i + 1) == n).then_some(()),
             _ => return None,
         }
     }
@@ -442,14 +491,14 @@ fn fast_line(line: &[u8], keys: &[&[u8]], ci: bool, spans: &mut [Option<(usize, 
 /// The end of the JSON value starting at `i`.
 fn skip_value(line: &[u8], i: usize) -> Option<usize> {
     match *line.get(i)? {
-        b'"' => skip_string(line, i),
+        b'"' => skip_string(line, i).map(|(end, _)| end),
         b'{' | b'[' => {
             let mut depth = 0usize;
             let mut j = i;
             while j < line.len() {
                 match line[j] {
                     b'"' => {
-                        j = skip_string(line, j)?;
+                        j = skip_string(line, j)?.0;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
@@ -465,26 +514,59 @@ fn skip_value(line: &[u8], i: usize) -> Option<usize> {
             }
             None
         }
-        _ => {
-            let mut j = i;
-            while j < line.len() && !matches!(line[j], b',' | b'}' | b']') && !line[j].is_ascii_whitespace() {
-                j += 1;
+        c => {
+            let rest = &line[i..];
+            let len = match c {
+                b't' if rest.starts_with(b"true") => 4,
+                b'f' if rest.starts_with(b"false") => 5,
+                b'n' if rest.starts_with(b"null") => 4,
+                _ => rest.iter().position(|c| !(c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.' | b'e' | b'E'))).unwrap_or(rest.len()),
+            };
+            // A scalar ends where a delimiter or whitespace starts.
+            match rest.get(len) {
+                _ if len == 0 => None,
+                None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') => Some(i + len),
+                Some(_) => None,
             }
-            let tok = &line[i..j];
-            let ok = tok == b"true" || tok == b"false" || tok == b"null" || (!tok.is_empty() && tok.iter().all(|c| c.is_ascii_digit() || b"+-.eE".contains(c)));
-            ok.then_some(j)
         }
     }
 }
 
-/// The end (past the closing quote) of the JSON string starting at `i`.
-fn skip_string(line: &[u8], i: usize) -> Option<usize> {
-    let mut j = i + 1;
-    loop {
-        let k = memchr::memchr2(b'"', b'\\', line.get(j..)?)? + j;
-        if line[k] == b'"' {
-            return Some(k + 1);
+/// The first quote or backslash in `s`, eight bytes at a time: the strings of a clickstream line are
+/// short, where a memchr call costs more than it saves.
+#[inline]
+fn find_quote_or_escape(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        let w = u64::from_le_bytes(a);
+        let q = w ^ (LO * b'"' as u64);
+        let e = w ^ (LO * b'\\' as u64);
+        // The lowest flagged byte of each mask is a true match (the classic has-zero-byte test).
+        let m = (q.wrapping_sub(LO) & !q & HI) | (e.wrapping_sub(LO) & !e & HI);
+        if m != 0 {
+            return Some(base + (m.trailing_zeros() / 8) as usize);
         }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|&c| c == b'"' || c == b'\\').map(|i| base + i)
+}
+
+/// The end (past the closing quote) of the JSON string starting at `i`, and whether it has
+/// escapes.
+fn skip_string(line: &[u8], i: usize) -> Option<(usize, bool)> {
+    let mut j = i + 1;
+    let mut escaped = false;
+    loop {
+        let k = find_quote_or_escape(line.get(j..)?)? + j;
+        if line[k] == b'"' {
+            return Some((k + 1, escaped));
+        }
+        escaped = true;
         j = k + 2;
     }
 }
@@ -762,16 +844,35 @@ mod tests {
         let keys: Vec<&[u8]> = vec![b"a", b"b"];
         let mut spans = vec![None; 2];
         let line = br#"{"long_key_with_escapes_\"here\"_and_more": "x\"y", "B": [1, {"a": 2}], "a": "it's \"quoted\" and rather long, longer than the short loop"}"#;
-        assert!(fast_line(line, &keys, true, &mut spans).is_none(), "escaped keys go to serde_json");
+        assert!(fast_line(line, &keys, true, &mut spans, &mut Shape::default()).is_none(), "escaped keys go to serde_json");
         let line = br#"{"k": "v\"x, still the string \\", "B": [1, {"a": 2}], "a" : "q"}"#;
         spans = vec![None; 2];
-        assert!(fast_line(line, &keys, true, &mut spans).is_some());
+        assert!(fast_line(line, &keys, true, &mut spans, &mut Shape::default()).is_some());
         let (s0, e0) = spans[0].unwrap_or_default();
         assert_eq!(&line[s0..e0], br#""q""#);
         let (s1, e1) = spans[1].unwrap_or_default();
         assert_eq!(&line[s1..e1], br#"[1, {"a": 2}]"#);
         for bad in [&br#"{"a": 1,}"#[..], br#"{"a" 1}"#, br#"{"a": tru}"#, br#"{"a": "unterminated}"#, br#"{"a": 1} x"#, b"[1]"] {
-            assert!(fast_line(bad, &keys, true, &mut vec![None; 2]).is_none(), "{}", String::from_utf8_lossy(bad));
+            assert!(fast_line(bad, &keys, true, &mut vec![None; 2], &mut Shape::default()).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_previous_lines_keys_speed_up_the_next_but_never_decide_it() {
+        let keys: Vec<&[u8]> = vec![b"a", b"bc"];
+        let mut shape = Shape::default();
+        let lines: [(&[u8], Option<(&[u8], &[u8])>); 5] = [
+            (br#"{"a": 1, "bc": "x", "z": 0}"#, Some((b"1", br#""x""#))),
+            (br#"{"a": 2, "bc": "y", "z": 0}"#, Some((b"2", br#""y""#))),
+            // Another order, a longer key that starts like a known one, a missing key.
+            (br#"{"bcd": 5, "bc": "w", "a": 3}"#, Some((b"3", br#""w""#))),
+            (br#"{"z": 0, "a": 4}"#, Some((b"4", b""))),
+            (br#"{"a\u0041": 1, "a": 5}"#, None),
+        ];
+        for (line, want) in lines {
+            let mut spans = vec![None; 2];
+            let got = fast_line(line, &keys, true, &mut spans, &mut shape).map(|_| spans.iter().map(|s| s.map_or(&b""[..], |(a, b)| &line[a..b])).collect::<Vec<_>>());
+            assert_eq!(got, want.map(|(a, b)| vec![a, b]), "{}", String::from_utf8_lossy(line));
         }
     }
 
@@ -789,5 +890,41 @@ mod tests {
         let mut out = Vec::new();
         split_csv(r#"a,"b,c","d""e",\,x"#, ',', '"', '\\', &mut out);
         assert_eq!(out, vec!["a", "b,c", "d\"e", ",x"]);
+    }
+
+    /// Decoding speed of the NDJSON scan over clickstream lines like the Athena benchmark's
+    /// (`cargo test --release -p firelocal-sql scan_speed -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn scan_speed() {
+        let mut seed = 7u64;
+        let mut rnd = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let elements = ["buy_now", "add_to_cart", "view_product", "search", "checkout", "wishlist", "share", "review"];
+        let mut data = Vec::new();
+        for _ in 0..35_714 {
+            let line = format!(
+                r#"{{"event_id": "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", "session_id": "s-{:06}", "user_id": {}, "element_clicked": "{}", "source_menu": "home", "page": "/products/{}", "time_spent": {}, "price": {}.{:02}, "is_mobile": {}, "created_at": "2023-11-1{} {:02}:{:02}:{:02}", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0"}}"#,
+                rnd(1 << 32), rnd(1 << 16), rnd(1 << 12), rnd(1 << 12), rnd(1 << 48), rnd(50_000), rnd(20_000), elements[rnd(8) as usize], rnd(5000), rnd(60_000) + 1, rnd(500), rnd(100), rnd(2) == 0, rnd(7), rnd(24), rnd(60), rnd(60)
+            );
+            data.extend_from_slice(line.as_bytes());
+            data.push(b'\n');
+        }
+        let t = TableDef { serde: crate::catalog::serde_names::OPENX_JSON.into(), ..Default::default() };
+        for cols in [&[][..], &[("element_clicked", "string"), ("time_spent", "int")][..], &[("created_at", "timestamp"), ("session_id", "string"), ("element_clicked", "string")][..]] {
+            let p = proj(cols);
+            let o = Options::of(&t, &p);
+            let mut best = f64::MAX;
+            let iterations = std::env::var("SCAN_SPEED_ITERATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(15);
+            for _ in 0..iterations {
+                let started = std::time::Instant::now();
+                let df = read_one(&Format::Json, &o, &p, &data, "k").unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(df.height(), 35_714);
+                best = best.min(started.elapsed().as_secs_f64());
+            }
+            println!("{:?}: {:.1} ms for {:.1} MB = {:.0} MB/s", cols.iter().map(|c| c.0).collect::<Vec<_>>(), best * 1e3, data.len() as f64 / 1e6, data.len() as f64 / 1e6 / best);
+        }
     }
 }
