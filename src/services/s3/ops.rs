@@ -712,6 +712,14 @@ fn past_prefix(prefix: &str) -> Vec<u8> {
     b
 }
 
+/// The common prefix a listed key rolls into: the prefix and the rest of the key up to and
+/// including the delimiter's first occurrence after the prefix.
+fn common_prefix(key: &str, input: &ListInput) -> Option<String> {
+    let d = input.delimiter.as_deref().filter(|d| !d.is_empty())?;
+    let rest = key.get(input.prefix.len()..)?;
+    rest.find(d).map(|i| format!("{}{}", input.prefix, &rest[..i + d.len()]))
+}
+
 /// Lists keys in UTF-8 binary order, rolling keys that contain the delimiter after the prefix
 /// into common prefixes; each common prefix counts as one key toward `max_keys`.
 pub fn list_objects(s3: &S3, bucket: &str, input: &ListInput) -> S3Result<ListPage> {
@@ -735,10 +743,7 @@ pub fn list_objects(s3: &S3, bucket: &str, input: &ListInput) -> S3Result<ListPa
                 continue;
             }
             skip_until = None;
-            let rest = &row.key[input.prefix.len()..];
-            let cp = input.delimiter.as_deref().filter(|d| !d.is_empty()).and_then(|d| rest.find(d).map(|i| {
-                format!("{}{}", input.prefix, &rest[..i + d.len()])
-            }));
+            let cp = common_prefix(&row.key, input);
             if entries.len() == input.max_keys {
                 return Ok(ListPage { entries, truncated: true });
             }
@@ -806,8 +811,7 @@ pub fn list_object_versions(s3: &S3, bucket: &str, input: &ListInput, version_ma
                 continue;
             }
             skip_until = None;
-            let rest = &row.row.key[input.prefix.len()..];
-            let cp = input.delimiter.as_deref().filter(|d| !d.is_empty()).and_then(|d| rest.find(d).map(|i| format!("{}{}", input.prefix, &rest[..i + d.len()])));
+            let cp = common_prefix(&row.row.key, input);
             if entries.len() == input.max_keys {
                 return Ok(VersionPage { entries, truncated: true });
             }
