@@ -86,7 +86,8 @@ def test_suspended_versioning_writes_null_versions_and_keeps_the_others(s3, vbuc
     s3.put_object(Bucket=b, Key="k", Body=b"null-2")
     ids = [(v["VersionId"], v["IsLatest"]) for v in s3.list_object_versions(Bucket=b)["Versions"]]
     assert ids == [("null", True), (v1, False)]
-    assert body(s3, b, "k", VersionId="null") == b"null-2"
+    got = s3.get_object(Bucket=b, Key="k", VersionId="null")
+    assert got["Body"].read() == b"null-2" and got["VersionId"] == "null"
     # A delete makes a `null` delete marker, replacing the null version.
     d = s3.delete_object(Bucket=b, Key="k")
     assert d["DeleteMarker"] is True and d["VersionId"] == "null"
@@ -114,8 +115,19 @@ def test_copy_of_a_version_multipart_and_tagging_by_version(s3, vbucket):
         Bucket=b, Key="mp", UploadId=up["UploadId"], MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]}
     )
     assert done["VersionId"] and body(s3, b, "mp") == b"first"
+    # Without a version id, a copied part names the source's current version.
+    current = s3.head_object(Bucket=b, Key="dst")["VersionId"]
+    up = s3.create_multipart_upload(Bucket=b, Key="mp2")
+    part = s3.upload_part_copy(Bucket=b, Key="mp2", UploadId=up["UploadId"], PartNumber=1, CopySource={"Bucket": b, "Key": "dst"})
+    assert part["CopySourceVersionId"] == current
+    s3.abort_multipart_upload(Bucket=b, Key="mp2", UploadId=up["UploadId"])
 
-    s3.put_object_tagging(Bucket=b, Key="src", VersionId=v1, Tagging={"TagSet": [{"Key": "old", "Value": "yes"}]})
+    # Restoring a previous version: copy it onto its own key (S3's documented way).
+    restored = s3.copy_object(Bucket=b, Key="src", CopySource={"Bucket": b, "Key": "src", "VersionId": v1})
+    assert restored["CopySourceVersionId"] == v1 and body(s3, b, "src") == b"first"
+
+    tagged = s3.put_object_tagging(Bucket=b, Key="src", VersionId=v1, Tagging={"TagSet": [{"Key": "old", "Value": "yes"}]})
+    assert tagged["VersionId"] == v1
     got = s3.get_object_tagging(Bucket=b, Key="src", VersionId=v1)
     assert got["VersionId"] == v1 and got["TagSet"] == [{"Key": "old", "Value": "yes"}]
 

@@ -8,6 +8,28 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
 use jaq_json::Val;
 
+/// AWS's limit on a processor parameter's value (MetadataExtractionQuery).
+const MAX_QUERY_LEN: usize = 5120;
+/// jaq's parser recurses once per bracket: deeper queries would overflow a worker's stack.
+const MAX_NESTING: usize = 128;
+
+/// The deepest nesting of `(`, `[` and `{`, counted in string literals too (a string's `\(...)`
+/// interpolation is code), so the bound errs on the safe side.
+fn nesting(code: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for c in code.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// A compiled query. Compiling is cheap; the compiled form is not `Send`, so it is built where
 /// it is used (inside one delivery) rather than kept in async tasks.
 pub struct Query {
@@ -17,6 +39,12 @@ pub struct Query {
 impl Query {
     /// Compiles a jq program; the error says why it does not parse or compile.
     pub fn compile(code: &str) -> Result<Query, String> {
+        if code.len() > MAX_QUERY_LEN {
+            return Err(format!("the jq query is longer than {MAX_QUERY_LEN} characters"));
+        }
+        if nesting(code) > MAX_NESTING {
+            return Err(format!("the jq query nests brackets more than {MAX_NESTING} deep"));
+        }
         let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
         let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
         let loader = Loader::new(defs);

@@ -93,7 +93,8 @@ pub fn run(t: &Transform, lambda: &Arc<Lambda>, faults: &crate::faults::Faults, 
         let mut last_error = (String::new(), "Lambda.FunctionError");
         let mut response = None;
         let mut attempts = 0;
-        let name = t.function.rsplit(':').next().unwrap_or(&t.function);
+        // `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`, or a bare name.
+        let name = t.function.split(':').nth(6).unwrap_or(&t.function);
         for _ in 0..=t.retries {
             attempts += 1;
             let injected = match faults.check_call("lambda", "Invoke", crate::faults::Kind::Request, &[&t.function, name]) {

@@ -65,7 +65,7 @@ impl Pool {
     }
 
     /// Invokes the function once and waits for the outcome. `sabotage` (an injected fault) ends
-    /// it as a crash (the process is killed once it has the event) or a timeout.
+    /// it as a crash (the process is killed as the event is handed over) or a timeout.
     pub async fn invoke(&self, payload: Bytes, client_context: Option<String>, sabotage: Option<crate::faults::Sabotage>) -> Result<Invocation, EngineError> {
         let _permit = self.permits.clone().acquire_owned().await.map_err(|_| EngineError::Spawn("the function is being deleted".into()))?;
         let spec = self.spec();
@@ -135,6 +135,9 @@ impl Pool {
         // Every line the runtime printed before it answered is read before the tail is taken.
         worker.sync_log().await;
         let mut notes = Vec::new();
+        // An injected crash ends the invocation whatever the function did meanwhile (its kill
+        // is on the way), and no sabotaged worker is reused.
+        let ending = if sabotage == Some(crate::faults::Sabotage::Crash) { Ending::Exited(None) } else { ending };
         let (payload, function_error, keep) = match ending {
             Ending::Done(Completion::Response(body)) if body.len() > super::MAX_RESPONSE_BYTES => (
                 error_doc("Function.ResponseSizeTooLarge", format!("Response payload size exceeded maximum allowed payload size ({} bytes).", super::MAX_RESPONSE_BYTES)),
@@ -175,7 +178,7 @@ impl Pool {
         self.log(&spec, &worker.stream_name, &end);
         lines.extend(end);
         worker.warm = true;
-        if keep && worker.exit_code().is_none() {
+        if keep && sabotage.is_none() && worker.exit_code().is_none() {
             self.idle.lock().push((spec, worker));
         } else {
             worker.kill().await;

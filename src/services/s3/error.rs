@@ -206,11 +206,18 @@ impl S3Error {
     /// Headers an error response carries besides its body: a delete marker's.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
-            S3Error::DeleteMarker { version_id, last_modified, .. } => vec![
-                ("x-amz-delete-marker", "true".into()),
-                ("x-amz-version-id", version_id.clone()),
-                ("last-modified", crate::protocol::time::http_date(*last_modified)),
-            ],
+            S3Error::DeleteMarker { version_id, last_modified, by_version, .. } => {
+                let mut h = vec![
+                    ("x-amz-delete-marker", "true".into()),
+                    ("x-amz-version-id", version_id.clone()),
+                    ("last-modified", crate::protocol::time::http_date(*last_modified)),
+                ];
+                if *by_version {
+                    // What a delete marker named by id allows.
+                    h.push(("allow", "DELETE".into()));
+                }
+                h
+            }
             _ => Vec::new(),
         }
     }

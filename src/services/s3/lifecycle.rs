@@ -204,7 +204,7 @@ pub fn sweep(s3: &S3, now: i64) -> S3Result<(usize, usize)> {
             if let Some(days) = rule.noncurrent_days {
                 let mut key: Option<String> = None;
                 let mut newer = 0;
-                for (obj, since) in s3.store.noncurrent_versions(&bucket, &rule.filter.prefix, now * 1000)? {
+                for (obj, since, seq) in s3.store.noncurrent_versions(&bucket, &rule.filter.prefix, now * 1000)? {
                     // Versions come newest first within a key: the first ones may be kept.
                     if key.as_deref() != Some(obj.key.as_str()) {
                         key = Some(obj.key.clone());
@@ -214,14 +214,18 @@ pub fn sweep(s3: &S3, now: i64) -> S3Result<(usize, usize)> {
                     if newer <= rule.newer_noncurrent_versions || !rule.matches(&obj) || next_midnight(since / 1000 + days * DAY) > now {
                         continue;
                     }
-                    s3.delete_object(&bucket, &obj.key, Some(obj.version_id.as_deref().unwrap_or("null")), "LifecycleExpiration:Delete")?;
-                    objects += 1;
+                    if s3.store.remove_noncurrent(&bucket, &obj.key, seq, false)? {
+                        s3.notify("LifecycleExpiration:Delete", &bucket, &obj.key, Some(&obj));
+                        objects += 1;
+                    }
                 }
             }
             if rule.expired_object_delete_marker {
-                for (key, version) in s3.store.lone_delete_markers(&bucket, &rule.filter.prefix)? {
-                    s3.delete_object(&bucket, &key, Some(&version), "LifecycleExpiration:Delete")?;
-                    objects += 1;
+                for (key, _, seq) in s3.store.lone_delete_markers(&bucket, &rule.filter.prefix)? {
+                    if s3.store.remove_noncurrent(&bucket, &key, seq, true)? {
+                        s3.notify("LifecycleExpiration:Delete", &bucket, &key, None);
+                        objects += 1;
+                    }
                 }
             }
             if let Some(d) = rule.abort_upload_days {

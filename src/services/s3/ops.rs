@@ -607,7 +607,14 @@ pub fn copy_object(s3: &S3, input: CopyObjectInput) -> S3Result<(ObjectRow, Obje
     let src = copy_source_object(s3, &input.source_bucket, &input.source_key, input.source_version.as_deref())?;
     input.source_conditions.check_copy_source(&src)?;
     let same_class = input.storage_class.as_ref().is_none_or(|c| c.as_deref() == src.meta.storage_class.as_deref());
-    if input.source_bucket == input.bucket && input.source_key == input.key && input.replace_meta.is_none() && input.checksum_algorithm.is_none() && same_class {
+    // Copying a given version onto its own key is how a previous version is restored.
+    if input.source_bucket == input.bucket
+        && input.source_key == input.key
+        && input.source_version.is_none()
+        && input.replace_meta.is_none()
+        && input.checksum_algorithm.is_none()
+        && same_class
+    {
         return Err(S3Error::InvalidRequest(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
         ));
@@ -916,7 +923,7 @@ pub fn upload_part_copy(
     source: (&str, &str, Option<&str>),
     source_range: Option<(ByteRange, &str)>,
     conditions: &Conditions,
-) -> S3Result<PartRow> {
+) -> S3Result<(PartRow, Option<String>)> {
     check_part_number(part_number)?;
     let upload = s3.store.upload(bucket, key, upload_id)?;
     let src = copy_source_object(s3, source.0, source.1, source.2)?;
@@ -929,7 +936,7 @@ pub fn upload_part_copy(
     };
     let bytes = s3.store.read_data(&src.data, range)?;
     let checksum = upload.checksum_algorithm.map(|a| a.checksum(&bytes));
-    store_part(s3, upload_id, part_number, bytes, checksum)
+    Ok((store_part(s3, upload_id, part_number, bytes, checksum)?, src.version_id))
 }
 
 /// One part named in CompleteMultipartUpload.

@@ -427,13 +427,14 @@ impl Store {
 
     /// Replaces the tags of an object's current version, or of the version named (`NoSuchKey`,
     /// `NoSuchVersion`... if it is gone).
-    pub fn set_object_tags(&self, bucket: &str, key: &str, version: Option<&str>, tags: Vec<(String, String)>) -> S3Result<()> {
+    /// Returns the version whose tags were set.
+    pub fn set_object_tags(&self, bucket: &str, key: &str, version: Option<&str>, tags: Vec<(String, String)>) -> S3Result<Option<String>> {
+        let db = self.db.lock();
         let mut row = match version {
-            Some(v) => self.object_version(bucket, key, v)?,
-            None => self.object(bucket, key)?,
+            Some(v) => Self::object_version_in(&db, bucket, key, v)?,
+            None => Self::object_in(&db, bucket, key)?,
         };
         row.meta.tags = tags;
-        let db = self.db.lock();
         let meta = to_json(&row.meta);
         let id = version_name(row.version_id.as_deref());
         let n = db
@@ -442,7 +443,7 @@ impl Store {
         if n == 0 {
             db.prepare_cached("UPDATE s3_versions SET meta = ?3 WHERE bucket = ?1 AND key = ?2 AND version_id = ?4")?.execute(params![bucket, key.as_bytes(), meta, id])?;
         }
-        Ok(())
+        Ok(row.version_id)
     }
 
     /// The bucket, or `NoSuchBucket`.
@@ -575,18 +576,24 @@ impl Store {
     /// An object's current version, `NoSuchKey` (with the delete marker when that is the latest
     /// version), or `NoSuchBucket`.
     pub fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectRow> {
-        let db = self.db.lock();
-        match Self::current_in(&db, bucket, key)? {
+        Self::object_in(&self.db.lock(), bucket, key)
+    }
+
+    fn object_in(db: &Connection, bucket: &str, key: &str) -> S3Result<ObjectRow> {
+        match Self::current_in(db, bucket, key)? {
             Some(r) => Ok(r),
-            None => Err(Self::missing_in(&db, bucket, key)),
+            None => Err(Self::missing_in(db, bucket, key)),
         }
     }
 
     /// One version of an object by id (`null` included). A delete marker answers
     /// `DeleteMarker`; an unknown id `NoSuchVersion`, or `InvalidArgument` when it cannot be one.
     pub fn object_version(&self, bucket: &str, key: &str, version: &str) -> S3Result<ObjectRow> {
-        let db = self.db.lock();
-        if let Some(r) = Self::current_in(&db, bucket, key)?.filter(|r| version_name(r.version_id.as_deref()) == version) {
+        Self::object_version_in(&self.db.lock(), bucket, key, version)
+    }
+
+    fn object_version_in(db: &Connection, bucket: &str, key: &str, version: &str) -> S3Result<ObjectRow> {
+        if let Some(r) = Self::current_in(db, bucket, key)?.filter(|r| version_name(r.version_id.as_deref()) == version) {
             return Ok(r);
         }
         let found = db
@@ -602,7 +609,7 @@ impl Store {
                 by_version: true,
             }),
             None => {
-                Self::bucket_in(&db, bucket)?;
+                Self::bucket_in(db, bucket)?;
                 if !valid_version_id(version) {
                     return Err(S3Error::InvalidArgument("Invalid version id specified".into()));
                 }
@@ -793,6 +800,33 @@ impl Store {
         Ok(deletion)
     }
 
+    /// Removes one noncurrent version or delete marker for good, by its place in the write order,
+    /// if it is still noncurrent (and, with `only_lone`, still the key's only version): what
+    /// lifecycle rules expire, without ever touching a version that has become current since.
+    /// Whether it was removed.
+    pub fn remove_noncurrent(&self, bucket: &str, key: &str, seq: i64, only_lone: bool) -> S3Result<bool> {
+        let file = {
+            let db = self.db.lock();
+            let removed: Option<Option<String>> = db
+                .prepare_cached(
+                    "DELETE FROM s3_versions WHERE bucket = ?1 AND key = ?2 AND seq = ?3
+                       AND (?4 = 0 OR (NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = ?1 AND o.key = ?2)
+                                       AND (SELECT COUNT(*) FROM s3_versions n WHERE n.bucket = ?1 AND n.key = ?2) = 1))
+                     RETURNING file",
+                )?
+                .query_row(params![bucket, key.as_bytes(), seq, only_lone], |r| r.get(0))
+                .optional()?;
+            match removed {
+                None => return Ok(false),
+                Some(f) => f,
+            }
+        };
+        if let Some(f) = file {
+            self.drop_data(&Data::File(f));
+        }
+        Ok(true)
+    }
+
     /// Up to `limit` objects with keys greater than `after` (bytes) that start with `prefix`,
     /// in UTF-8 binary order. The data handle of each row is not needed for listings.
     pub fn list_objects(&self, bucket: &str, after: &[u8], prefix: &str, limit: usize) -> S3Result<Vec<ObjectRow>> {
@@ -837,13 +871,13 @@ impl Store {
         let db = self.db.lock();
         let mut st = db.prepare_cached(
             "SELECT key, size, etag, last_modified, meta, checksum, parts_count, NULL, NULL, version_id, seq, 0, 1 FROM s3_objects
-               WHERE bucket = ?1 AND (key > ?2 OR (key = ?2 AND seq < ?5)) AND key >= ?3
+               WHERE bucket = ?1 AND key >= ?2 AND key >= ?3 AND (key > ?2 OR seq < ?5)
              UNION ALL
              SELECT key, size, etag, last_modified, meta, checksum, parts_count, NULL, NULL, version_id, seq, delete_marker,
                     delete_marker = 1
                     AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
                     AND seq = (SELECT MAX(seq) FROM s3_versions n WHERE n.bucket = v.bucket AND n.key = v.key)
-               FROM s3_versions v WHERE bucket = ?1 AND (key > ?2 OR (key = ?2 AND seq < ?5)) AND key >= ?3
+               FROM s3_versions v WHERE bucket = ?1 AND key >= ?2 AND key >= ?3 AND (key > ?2 OR seq < ?5)
              ORDER BY key, seq DESC LIMIT ?4",
         )?;
         let rows = st.query_map(params![bucket, after.0, prefix.as_bytes(), limit as i64, after.1.unwrap_or(i64::MIN)], |r| {
@@ -862,13 +896,14 @@ impl Store {
 
     /// Noncurrent versions (not delete markers) that became noncurrent at or before `before`
     /// (epoch millis), with the time they did: what NoncurrentVersionExpiration removes.
-    pub fn noncurrent_versions(&self, bucket: &str, prefix: &str, before: i64) -> S3Result<Vec<(ObjectRow, i64)>> {
+    /// Each with the time it became noncurrent and its place in the write order.
+    pub fn noncurrent_versions(&self, bucket: &str, prefix: &str, before: i64) -> S3Result<Vec<(ObjectRow, i64, i64)>> {
         let db = self.db.lock();
         let mut st = db.prepare_cached(&format!(
-            "SELECT {OBJECT_COLUMNS}, noncurrent_since FROM s3_versions
+            "SELECT {OBJECT_COLUMNS}, noncurrent_since, seq FROM s3_versions
              WHERE bucket = ?1 AND key >= ?2 AND delete_marker = 0 AND noncurrent_since <= ?3 ORDER BY key, seq DESC"
         ))?;
-        let rows = st.query_map(params![bucket, prefix.as_bytes(), before], |r| Ok((object_from_row(r)?, r.get::<_, i64>(10)?)))?;
+        let rows = st.query_map(params![bucket, prefix.as_bytes(), before], |r| Ok((object_from_row(r)?, r.get::<_, i64>(10)?, r.get::<_, i64>(11)?)))?;
         let mut out = Vec::new();
         for r in rows {
             let r = r?;
@@ -880,16 +915,16 @@ impl Store {
     }
 
     /// Delete markers that are the only version left of their key: what
-    /// `ExpiredObjectDeleteMarker` removes. (key, version id).
-    pub fn lone_delete_markers(&self, bucket: &str, prefix: &str) -> S3Result<Vec<(String, String)>> {
+    /// `ExpiredObjectDeleteMarker` removes. (key, version id, place in the write order).
+    pub fn lone_delete_markers(&self, bucket: &str, prefix: &str) -> S3Result<Vec<(String, String, i64)>> {
         let db = self.db.lock();
         let mut st = db.prepare_cached(
-            "SELECT key, version_id FROM s3_versions v WHERE bucket = ?1 AND key >= ?2 AND delete_marker = 1
+            "SELECT key, version_id, seq FROM s3_versions v WHERE bucket = ?1 AND key >= ?2 AND delete_marker = 1
                AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
                AND (SELECT COUNT(*) FROM s3_versions n WHERE n.bucket = v.bucket AND n.key = v.key) = 1",
         )?;
-        let rows = st.query_map(params![bucket, prefix.as_bytes()], |r| Ok((String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned(), r.get(1)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().filter(|(k, _)| k.starts_with(prefix)).collect())
+        let rows = st.query_map(params![bucket, prefix.as_bytes()], |r| Ok((String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned(), r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().filter(|(k, _, _)| k.starts_with(prefix)).collect())
     }
 
     // --- multipart uploads ---

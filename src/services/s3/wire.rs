@@ -363,14 +363,18 @@ fn object_tagging(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Resul
             if doc.name != "Tagging" {
                 return Err(S3Error::MalformedXml(format!("expected <Tagging>, found <{}>", doc.name)));
             }
-            s3.store.set_object_tags(bucket, key, version_param(req), config::tags(&doc, 10)?)?;
+            let version = s3.store.set_object_tags(bucket, key, version_param(req), config::tags(&doc, 10)?)?;
             s3.notify("ObjectTagging:Put", bucket, key, None);
-            Ok(empty(StatusCode::OK, vec![]))
+            let mut h = Vec::new();
+            version_header(&mut h, version.as_deref());
+            Ok(empty(StatusCode::OK, h))
         }
         _ => {
-            s3.store.set_object_tags(bucket, key, version_param(req), Vec::new())?;
+            let version = s3.store.set_object_tags(bucket, key, version_param(req), Vec::new())?;
             s3.notify("ObjectTagging:Delete", bucket, key, None);
-            Ok(empty(StatusCode::NO_CONTENT, vec![]))
+            let mut h = Vec::new();
+            version_header(&mut h, version.as_deref());
+            Ok(empty(StatusCode::NO_CONTENT, h))
         }
     }
 }
@@ -940,7 +944,8 @@ fn object_headers(req: &AwsRequest, obj: &ObjectRow, ranged: bool, region: &str)
         ("content-type", q("response-content-type").or(m.content_type.clone()).unwrap_or_else(|| "binary/octet-stream".into())),
     ];
     sse_headers(&mut h, m, region);
-    version_header(&mut h, obj.version_id.as_deref());
+    // The `null` version shows as such when it was asked for by id.
+    version_header(&mut h, obj.version_id.as_deref().or(req.query_param("versionId").filter(|v| *v == "null")));
     if !m.tags.is_empty() && req.method == Method::GET {
         h.push(("x-amz-tagging-count", m.tags.len().to_string()));
     }
@@ -1355,7 +1360,7 @@ fn upload_part_copy(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Res
         None => None,
     };
     let upload_id = req.query_param("uploadId").unwrap_or_default();
-    let part = ops::upload_part_copy(s3, bucket, key, upload_id, n, (&sb, &sk, sv.as_deref()), range, &conditions(req, "x-amz-copy-source-"))?;
+    let (part, source_version) = ops::upload_part_copy(s3, bucket, key, upload_id, n, (&sb, &sk, sv.as_deref()), range, &conditions(req, "x-amz-copy-source-"))?;
     let mut w = XmlWriter::new();
     w.open_ns("CopyPartResult", NS).elem("LastModified", &iso8601_millis(part.last_modified)).elem("ETag", &quoted(&part.etag));
     if let (Some(c), Some(a)) = (&part.checksum, s3.store.upload(bucket, key, upload_id)?.checksum_algorithm) {
@@ -1363,7 +1368,7 @@ fn upload_part_copy(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Res
     }
     w.close("CopyPartResult");
     let mut h = Vec::new();
-    if let Some(v) = sv.filter(|v| v != "null") {
+    if let Some(v) = source_version {
         h.push(("x-amz-copy-source-version-id", v));
     }
     Ok(xml_response(StatusCode::OK, h, w))
