@@ -99,7 +99,7 @@ impl Context for Catalog<'_> {
         self.allow(&Access::new("s3:GetObject", format!("arn:aws:s3:::{bucket}/{key}")))
             .map_err(|_| "Access Denied (Service: Amazon S3; Status Code: 403; Error Code: AccessDenied)".to_string())?;
         let obj = self.s3.store.object(bucket, key).map_err(|e| format!("{e:?}"))?;
-        self.s3.store.read_data(&obj.data, None).map_err(|e| format!("{e:?}"))
+        self.s3.store.map_data(&obj.data).map_err(|e| format!("{e:?}"))
     }
     fn scan_cache(&self) -> Option<&ScanCache> {
         self.cache
