@@ -7,6 +7,8 @@ pub mod console;
 pub mod demo;
 pub mod engine;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod protocol;
 pub mod replay;
 pub mod server;

@@ -1,8 +1,4 @@
-//! Fuzzes the aws-chunked body decoder S3 uploads go through.
+//! `aws_chunked`: see `firelocal::fuzzing::aws_chunked` for what it feeds and to which code.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = firelocal::protocol::aws_chunked::decode(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| firelocal::fuzzing::aws_chunked(data));

@@ -77,7 +77,8 @@ pub fn check_presigned_expiry(query: &[(String, String)], now: i64) -> Result<()
 
 /// `20240102T030405Z`, the SigV4 `X-Amz-Date` form.
 fn parse_basic_iso8601(s: &str) -> Option<aws_smithy_types::DateTime> {
-    if s.len() != 16 || !s.ends_with('Z') || s.as_bytes().get(8) != Some(&b'T') {
+    // ASCII first: the slices below are byte ranges (a multi-byte character would split).
+    if s.len() != 16 || !s.is_ascii() || !s.ends_with('Z') || s.as_bytes().get(8) != Some(&b'T') {
         return None;
     }
     let extended = format!("{}-{}-{}T{}:{}:{}Z", &s[0..4], &s[4..6], &s[6..8], &s[9..11], &s[11..13], &s[13..15]);

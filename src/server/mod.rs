@@ -234,6 +234,18 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, peer: std::net
             return Ok(err.render(Protocol::RestXml, &request_id, false));
         }
     };
+    let areq = aws_request(parts, body, request_id, Some(peer));
+    let (resp, service, operation) = respond(&state, &areq, started).await;
+    match &state.recorder {
+        Some(r) => Ok(r.record(&areq, &service, operation, started.elapsed().as_secs_f64() * 1000.0, resp).await),
+        None => Ok(resp),
+    }
+}
+
+/// Decodes a request's head and body into the `AwsRequest` every service reads: the decoded
+/// query, the lower-cased host without its port, and the SigV4 credential from `Authorization`
+/// or a presigned `X-Amz-Credential`. (The fuzz targets build requests through this too.)
+pub fn aws_request(parts: http::request::Parts, body: bytes::Bytes, request_id: String, peer: Option<std::net::IpAddr>) -> AwsRequest {
     let query = parts.uri.query().map(protocol::parse_query).unwrap_or_default();
     let host = parts
         .headers
@@ -248,23 +260,7 @@ async fn handle(state: Arc<AppState>, flag: expect::ContinueFlag, peer: std::net
         .and_then(|h| h.to_str().ok())
         .and_then(sigv4::from_authorization)
         .or_else(|| query.iter().find(|(k, _)| k == "X-Amz-Credential").and_then(|(_, v)| sigv4::from_presigned_query(v)));
-    let areq = AwsRequest {
-        method: parts.method,
-        path: parts.uri.path().to_string(),
-        query,
-        headers: parts.headers,
-        body,
-        request_id,
-        auth,
-        host,
-        peer: Some(peer),
-    };
-
-    let (resp, service, operation) = respond(&state, &areq, started).await;
-    match &state.recorder {
-        Some(r) => Ok(r.record(&areq, &service, operation, started.elapsed().as_secs_f64() * 1000.0, resp).await),
-        None => Ok(resp),
-    }
+    AwsRequest { method: parts.method, path: parts.uri.path().to_string(), query, headers: parts.headers, body, request_id, auth, host, peer }
 }
 
 /// Answers one request: firelocal's own endpoints, or routing, signature and IAM checks and the

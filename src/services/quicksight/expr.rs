@@ -2,9 +2,25 @@
 //! into the Trino SQL that firelocal's Athena engine runs: `{field}` is a column, both quote
 //! styles are string literals, and each QuickSight function maps to its SQL equivalent.
 
+/// How deep parentheses (and function calls) may nest.
+const MAX_DEPTH: usize = 64;
+
 /// Translates one expression. Errors name what is not understood.
 pub fn to_sql(expr: &str) -> Result<String, String> {
     let tokens = tokenize(expr)?;
+    // The parser recurses once per parenthesis: bound it, so a hostile expression is an error
+    // rather than a stack overflow (which no catch_unwind catches).
+    let mut depth = 0usize;
+    for t in &tokens {
+        match t {
+            Tok::Open => depth += 1,
+            Tok::Close => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_DEPTH {
+            return Err(format!("the expression nests parentheses more than {MAX_DEPTH} deep"));
+        }
+    }
     let mut p = Parser { tokens, pos: 0 };
     let out = p.sequence(&[])?;
     if p.pos < p.tokens.len() {

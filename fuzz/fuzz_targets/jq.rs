@@ -1,0 +1,4 @@
+//! `jq`: see `firelocal::fuzzing::jq` for what it feeds and to which code.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| firelocal::fuzzing::jq(data));
