@@ -178,6 +178,19 @@ pub struct Store {
     root: std::sync::Arc<crate::state::Root>,
     /// The order of object writes across versions (advanced under the database lock).
     seq: std::sync::atomic::AtomicI64,
+    /// Each versioned bucket's state (kept with its `versioning` configuration; a bucket not
+    /// here was never versioned), so a write needs no lookup.
+    versioning: parking_lot::RwLock<std::collections::HashMap<String, Versioning>>,
+}
+
+/// The versioning state a stored `<VersioningConfiguration>` document sets.
+fn versioning_of(doc: &str) -> Versioning {
+    let status = crate::protocol::xml::parse(doc.as_bytes()).ok().and_then(|d| d.child_text("Status").map(|s| s.trim().to_string()));
+    match status.as_deref() {
+        Some("Enabled") => Versioning::Enabled,
+        Some("Suspended") => Versioning::Suspended,
+        _ => Versioning::Unversioned,
+    }
 }
 
 const SCHEMA: &str = "
@@ -276,7 +289,9 @@ impl Store {
             conn.execute_batch(SCHEMA)?;
             conn.query_row("SELECT MAX(COALESCE((SELECT MAX(seq) FROM s3_objects), 0), COALESCE((SELECT MAX(seq) FROM s3_versions), 0))", [], |r| r.get::<_, i64>(0))?
         };
-        let store = Store { db, blobs, root: root.clone(), seq: std::sync::atomic::AtomicI64::new(seq) };
+        let store = Store { db, blobs, root: root.clone(), seq: std::sync::atomic::AtomicI64::new(seq), versioning: Default::default() };
+        let states: Vec<(String, Versioning)> = store.configs("versioning")?.into_iter().map(|(b, doc)| (b, versioning_of(&doc))).collect();
+        store.versioning.write().extend(states);
         match store.sweep_orphans() {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "removed object files no object or part refers to (left by a crash)"),
@@ -430,6 +445,13 @@ impl Store {
             Some(d) => db.execute("INSERT OR REPLACE INTO s3_bucket_configs (bucket, kind, doc) VALUES (?1, ?2, ?3)", params![bucket, kind, d])?,
             None => db.execute("DELETE FROM s3_bucket_configs WHERE bucket = ?1 AND kind = ?2", [bucket, kind])?,
         };
+        if kind == "versioning" {
+            // Under the database lock, so writes see the state and the document in step.
+            match doc.map(versioning_of) {
+                Some(v) if v != Versioning::Unversioned => self.versioning.write().insert(bucket.to_string(), v),
+                _ => self.versioning.write().remove(bucket),
+            };
+        }
         Ok(())
     }
 
@@ -524,6 +546,7 @@ impl Store {
             tx.execute("DELETE FROM s3_bucket_policies WHERE bucket = ?1", [name])?;
             tx.execute("DELETE FROM s3_bucket_configs WHERE bucket = ?1", [name])?;
             tx.commit()?;
+            self.versioning.write().remove(name);
             files
         };
         for f in parts {
@@ -534,25 +557,17 @@ impl Store {
 
     // --- objects ---
 
-    /// The bucket's versioning state, read under the caller's lock.
-    fn versioning_in(db: &Connection, bucket: &str) -> S3Result<Versioning> {
-        let doc: Option<String> = db
-            .prepare_cached("SELECT doc FROM s3_bucket_configs WHERE bucket = ?1 AND kind = 'versioning'")?
-            .query_row([bucket], |r| r.get(0))
-            .optional()?;
-        let status = doc.and_then(|d| crate::protocol::xml::parse(d.as_bytes()).ok()).and_then(|d| d.child_text("Status").map(|s| s.trim().to_string()));
-        Ok(match status.as_deref() {
-            Some("Enabled") => Versioning::Enabled,
-            Some("Suspended") => Versioning::Suspended,
-            _ => Versioning::Unversioned,
-        })
+    /// The bucket's versioning state.
+    fn versioning_in(&self, bucket: &str) -> Versioning {
+        let states = self.versioning.read();
+        if states.is_empty() { Versioning::Unversioned } else { states.get(bucket).copied().unwrap_or(Versioning::Unversioned) }
     }
 
     /// A bucket's versioning state (`NoSuchBucket` if it is missing).
     pub fn versioning(&self, bucket: &str) -> S3Result<Versioning> {
         let db = self.db.lock();
         Self::bucket_in(&db, bucket)?;
-        Self::versioning_in(&db, bucket)
+        Ok(self.versioning_in(bucket))
     }
 
     fn next_seq(&self) -> i64 {
@@ -705,27 +720,33 @@ impl Store {
             Self::bucket_in(&db, bucket)?;
             let old = Self::current_in(&db, bucket, &obj.key)?;
             check(old.as_ref())?;
-            let versioning = Self::versioning_in(&db, bucket)?;
+            let versioning = self.versioning_in(bucket);
             let seq = self.next_seq();
-            let tx = db.transaction()?;
-            let mut dropped = Vec::new();
-            if versioning == Versioning::Enabled {
-                obj.version_id = Some(new_version_id());
-                Self::retire_current(&tx, bucket, &obj.key, obj.last_modified)?;
-            } else {
+            if versioning == Versioning::Unversioned {
+                // Never versioned: one statement replaces the only (`null`) version.
                 obj.version_id = None;
-                match old {
-                    Some(old) if old.version_id.is_some() => Self::retire_current(&tx, bucket, &obj.key, obj.last_modified)?,
-                    Some(old) if old.data != obj.data => dropped.push(old.data),
-                    _ => {}
-                }
-                if versioning == Versioning::Suspended {
+                Self::insert_current(&db, bucket, obj, seq)?;
+                Vec::from_iter(old.map(|o| o.data).filter(|d| *d != obj.data))
+            } else {
+                let tx = db.transaction()?;
+                let mut dropped = Vec::new();
+                if versioning == Versioning::Enabled {
+                    obj.version_id = Some(new_version_id());
+                    Self::retire_current(&tx, bucket, &obj.key, obj.last_modified)?;
+                } else {
+                    // Suspended: the new `null` version replaces any other, current or not.
+                    obj.version_id = None;
+                    match old {
+                        Some(old) if old.version_id.is_some() => Self::retire_current(&tx, bucket, &obj.key, obj.last_modified)?,
+                        Some(old) if old.data != obj.data => dropped.push(old.data),
+                        _ => {}
+                    }
                     dropped.extend(Self::remove_null_versions(&tx, bucket, &obj.key)?.into_iter().map(Data::File));
                 }
+                Self::insert_current(&tx, bucket, obj, seq)?;
+                tx.commit()?;
+                dropped
             }
-            Self::insert_current(&tx, bucket, obj, seq)?;
-            tx.commit()?;
-            dropped
         };
         for d in dropped {
             self.drop_data(&d);
@@ -741,7 +762,7 @@ impl Store {
         let (deletion, files) = {
             let mut db = self.db.lock();
             Self::bucket_in(&db, bucket)?;
-            let versioning = Self::versioning_in(&db, bucket)?;
+            let versioning = self.versioning_in(bucket);
             let tx = db.transaction()?;
             let mut files: Vec<String> = Vec::new();
             let deletion = match version {
