@@ -1,4 +1,4 @@
-//! Entry points for the cargo-fuzz targets in `fuzz/` and for `tests/fuzz_regressions.rs`, which
+//! Entry points for the cargo-fuzz targets in `fuzz/` and for the `fuzz_regressions` test, which
 //! replays every input the fuzzers found on stable: one function per target, each feeding
 //! arbitrary bytes to the same code the server runs on a client's bytes. Each must return
 //! (whatever the input) without panicking, hanging or allocating without bound.

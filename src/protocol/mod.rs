@@ -75,6 +75,25 @@ impl AwsRequest {
     }
 }
 
+/// The deepest nesting of `(`, `[` and `{` in client text, string literals included (erring on
+/// the safe side): parsers that recurse once per bracket (jq, YAML flow collections, QuickSight
+/// expressions) are given text only below a bound, so no input can overflow a thread's stack
+/// or take quadratic time.
+pub fn bracket_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for c in text.bytes() {
+        match c {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Percent-decodes a URL component (`+` stays a plus, as in paths and SigV4 queries).
 pub fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()

@@ -13,21 +13,34 @@ const MAX_QUERY_LEN: usize = 5120;
 /// jaq's parser recurses once per bracket: deeper queries would overflow a worker's stack.
 const MAX_NESTING: usize = 128;
 
-/// The deepest nesting of `(`, `[` and `{`, counted in string literals too (a string's `\(...)`
-/// interpolation is code), so the bound errs on the safe side.
-fn nesting(code: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    for c in code.chars() {
-        match c {
-            '(' | '[' | '{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
+/// jq words that define functions or loop without end on some input: `def f: f; f` overflows
+/// the stack of the delivery thread, `repeat`, `while`, `until` and `recurse(f)` can run for
+/// ever, and `range(1e9)` fills the memory. A metadata extraction query maps one record to its
+/// keys and needs none of them, so they are refused where the query is given.
+const UNBOUNDED: &[&str] = &["def", "repeat", "while", "until", "recurse", "range", "recurse_down"];
+
+/// The first word of `code` from [`UNBOUNDED`], as a word of code (not a `.field`, `$var` or
+/// `@format`). String literals are not skipped: a query that merely names one in a string is
+/// refused too, which errs on the safe side.
+fn unbounded_word(code: &str) -> Option<&'static str> {
+    let b = code.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < b.len() {
+        if !ident(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && ident(b[i]) {
+            i += 1;
+        }
+        let field_or_var = start > 0 && matches!(b[start - 1], b'.' | b'$' | b'@');
+        if !field_or_var && let Some(w) = UNBOUNDED.iter().find(|w| w.as_bytes() == &b[start..i]) {
+            return Some(w);
         }
     }
-    max
+    None
 }
 
 /// A compiled query. Compiling is cheap; the compiled form is not `Send`, so it is built where
@@ -42,8 +55,13 @@ impl Query {
         if code.len() > MAX_QUERY_LEN {
             return Err(format!("the jq query is longer than {MAX_QUERY_LEN} characters"));
         }
-        if nesting(code) > MAX_NESTING {
+        if crate::protocol::bracket_depth(code) > MAX_NESTING {
             return Err(format!("the jq query nests brackets more than {MAX_NESTING} deep"));
+        }
+        if let Some(w) = unbounded_word(code) {
+            return Err(format!(
+                "firelocal does not run jq queries that use '{w}': function definitions and loops (def, repeat, while, until, recurse, range) could run without end on a delivery"
+            ));
         }
         let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
         let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
@@ -96,6 +114,16 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_that_could_run_for_ever_are_refused() {
+        for q in ["def f: [f]; f", "def f: f; f", "[range(1e9)]", "{k: repeat(1)}", "last(recurse(.))", "{k: (1 | until(false; .))}"] {
+            assert!(Query::compile(q).is_err_and(|e| e.contains("firelocal does not run")), "{q}");
+        }
+        // Fields and variables of those names are fine.
+        let q = Query::compile("{a: .range, b: .def, c: .until}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.keys(br#"{"range": "r", "def": 1, "until": true}"#).map(|k| k.len()), Ok(3));
+    }
 
     #[test]
     fn extracts_keys() {

@@ -10,6 +10,9 @@ use serde_json::{Map, Value, json};
 /// A template error, worded as CloudFormation words it (always a `ValidationError`).
 pub type TemplateResult<T> = Result<T, String>;
 
+/// The deepest `[`/`{` (and `(`) nesting a YAML template may have.
+const MAX_FLOW_NESTING: usize = 128;
+
 /// Parses a template body: JSON when it is JSON, else YAML with `!Ref`-style tags rewritten to
 /// their long forms (`!GetAtt a.b` becomes `{"Fn::GetAtt": ["a", "b"]}`).
 pub fn parse(body: &str) -> TemplateResult<Value> {
@@ -17,6 +20,11 @@ pub fn parse(body: &str) -> TemplateResult<Value> {
     let v = if trimmed.starts_with('{') {
         serde_json::from_str(body).map_err(|e| format!("Template format error: JSON not well-formed. ({e})"))?
     } else {
+        // The YAML parser slows down with each level of flow nesting (`[[[...`): refuse what no
+        // template needs before it parses (JSON has serde_json's own recursion limit).
+        if crate::protocol::bracket_depth(body) > MAX_FLOW_NESTING {
+            return Err(format!("Template format error: YAML not well-formed. (flow collections nested more than {MAX_FLOW_NESTING} deep)"));
+        }
         let y: serde_yaml::Value = serde_yaml::from_str(body).map_err(|e| format!("Template format error: YAML not well-formed. ({e})"))?;
         from_yaml(y)?
     };
