@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS each (default 30), one after another on one core:
+# Runs every fuzz target for SECONDS each (default 30) or 10 million executions (FUZZ_RUNS),
+# whichever comes first, one after another on one core:
 #   fuzz/run.sh [SECONDS] [TARGET...]
 # Seeds the corpora from the fixtures if needed (fuzz/seed.py), builds (release with debug
 # assertions and AddressSanitizer, cargo-fuzz's default), runs each target with a 1 s per-input
 # timeout and a 256 MiB allocation limit, prints executions per target, and exits non-zero if
 # any target crashed. A crash is saved as fuzz/artifacts/<target>/crash-*: fix it, then copy it
-# to fixtures/fuzz-regressions/<target>/<what-it-is> (tests/fuzz_regressions.rs replays them).
+# to fixtures/fuzz-regressions/<target>/<what-it-is> (`cargo test --lib fuzzing` replays them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-30}"
@@ -23,7 +24,7 @@ printf '%-24s %12s %8s %8s %s\n' target executions exec/s seconds result
 for t in "${TARGETS[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
   start=$(date +%s)
-  "$BIN/$t" "fuzz/corpus/$t" -artifact_prefix="fuzz/artifacts/$t/" -max_total_time="$SECS" -timeout=1 \
+  "$BIN/$t" "fuzz/corpus/$t" -artifact_prefix="fuzz/artifacts/$t/" -max_total_time="$SECS" -runs="${FUZZ_RUNS:-10000000}" -timeout=1 \
     -malloc_limit_mb=256 -rss_limit_mb=2048 -print_final_stats=1 >"fuzz/logs/$t.log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
