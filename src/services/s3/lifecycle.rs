@@ -221,7 +221,7 @@ pub fn sweep(s3: &S3, now: i64) -> S3Result<(usize, usize)> {
                 }
             }
             if rule.expired_object_delete_marker {
-                for (key, _, seq) in s3.store.lone_delete_markers(&bucket, &rule.filter.prefix)? {
+                for (key, seq) in s3.store.lone_delete_markers(&bucket, &rule.filter.prefix)? {
                     if s3.store.remove_noncurrent(&bucket, &key, seq, true)? {
                         s3.notify("LifecycleExpiration:Delete", &bucket, &key, None);
                         objects += 1;

@@ -563,13 +563,6 @@ impl Store {
         if states.is_empty() { Versioning::Unversioned } else { states.get(bucket).copied().unwrap_or(Versioning::Unversioned) }
     }
 
-    /// A bucket's versioning state (`NoSuchBucket` if it is missing).
-    pub fn versioning(&self, bucket: &str) -> S3Result<Versioning> {
-        let db = self.db.lock();
-        Self::bucket_in(&db, bucket)?;
-        Ok(self.versioning_in(bucket))
-    }
-
     fn next_seq(&self) -> i64 {
         self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
     }
@@ -579,6 +572,14 @@ impl Store {
         Ok(db
             .prepare_cached(&format!("SELECT {OBJECT_COLUMNS} FROM s3_objects WHERE bucket = ?1 AND key = ?2"))?
             .query_row(params![bucket, key.as_bytes()], object_from_row)
+            .optional()?)
+    }
+
+    /// The current version of a key, if any: its version id and its blob file.
+    fn current_file_in(db: &Connection, bucket: &str, key: &str) -> S3Result<Option<(Option<String>, Option<String>)>> {
+        Ok(db
+            .prepare_cached("SELECT version_id, file FROM s3_objects WHERE bucket = ?1 AND key = ?2")?
+            .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
@@ -778,10 +779,7 @@ impl Store {
                 None => {
                     let marker = if versioning == Versioning::Enabled { new_version_id() } else { "null".to_string() };
                     if versioning == Versioning::Suspended {
-                        let old: Option<(Option<String>, Option<String>)> = tx
-                            .prepare_cached("SELECT version_id, file FROM s3_objects WHERE bucket = ?1 AND key = ?2")?
-                            .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-                            .optional()?;
+                        let old = Self::current_file_in(&tx, bucket, key)?;
                         if let Some((None, file)) = old {
                             tx.prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2")?.execute(params![bucket, key.as_bytes()])?;
                             files.extend(file);
@@ -797,10 +795,7 @@ impl Store {
                     Deletion { changed: true, version_id: Some(marker), delete_marker: true }
                 }
                 Some(v) => {
-                    let current: Option<(Option<String>, Option<String>)> = tx
-                        .prepare_cached("SELECT version_id, file FROM s3_objects WHERE bucket = ?1 AND key = ?2")?
-                        .query_row(params![bucket, key.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()?;
+                    let current = Self::current_file_in(&tx, bucket, key)?;
                     match current {
                         Some((id, file)) if version_name(id.as_deref()) == v => {
                             tx.prepare_cached("DELETE FROM s3_objects WHERE bucket = ?1 AND key = ?2")?.execute(params![bucket, key.as_bytes()])?;
@@ -952,16 +947,16 @@ impl Store {
     }
 
     /// Delete markers that are the only version left of their key: what
-    /// `ExpiredObjectDeleteMarker` removes. (key, version id, place in the write order).
-    pub fn lone_delete_markers(&self, bucket: &str, prefix: &str) -> S3Result<Vec<(String, String, i64)>> {
+    /// `ExpiredObjectDeleteMarker` removes. (key, place in the write order).
+    pub fn lone_delete_markers(&self, bucket: &str, prefix: &str) -> S3Result<Vec<(String, i64)>> {
         let db = self.db.lock();
         let mut st = db.prepare_cached(
-            "SELECT key, version_id, seq FROM s3_versions v WHERE bucket = ?1 AND key >= ?2 AND delete_marker = 1
+            "SELECT key, seq FROM s3_versions v WHERE bucket = ?1 AND key >= ?2 AND delete_marker = 1
                AND NOT EXISTS (SELECT 1 FROM s3_objects o WHERE o.bucket = v.bucket AND o.key = v.key)
                AND (SELECT COUNT(*) FROM s3_versions n WHERE n.bucket = v.bucket AND n.key = v.key) = 1",
         )?;
-        let rows = st.query_map(params![bucket, prefix.as_bytes()], |r| Ok((String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned(), r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().filter(|(k, _, _)| k.starts_with(prefix)).collect())
+        let rows = st.query_map(params![bucket, prefix.as_bytes()], |r| Ok((String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned(), r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().filter(|(k, _)| k.starts_with(prefix)).collect())
     }
 
     // --- multipart uploads ---
