@@ -214,10 +214,23 @@ impl Faults {
     /// The injection for a call firelocal makes itself, or an effect inside a service, on the
     /// named resource (`names`: its name and ARN, say), if a rule of this kind hits it.
     pub fn check_call(&self, service: &str, operation: &str, kind: Kind, names: &[&str]) -> Option<Injection> {
-        if !self.active() {
-            return None;
-        }
         self.hit(service, operation, kind, |r| names.contains(&r))
+    }
+
+    /// A call firelocal makes itself from a blocking thread (a pipeline hop): waits out any
+    /// injected latency, then returns the injected error, if a request rule hits the call.
+    pub fn blocking_call(&self, service: &str, operation: &str, names: &[&str]) -> Option<AwsError> {
+        match self.check_call(service, operation, Kind::Request, names)? {
+            Injection::Fail(ms, e) => {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                Some(e)
+            }
+            Injection::Delay(ms) => {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                None
+            }
+            Injection::Partial { .. } | Injection::Invocation(_) => None,
+        }
     }
 
     fn hit(&self, service: &str, operation: &str, kind: Kind, names: impl Fn(&str) -> bool) -> Option<Injection> {

@@ -108,13 +108,8 @@ fn write_object(cfg: &DeliveryConfig, settings: &EngineSettings, prefix: &str, o
 /// Writes one object, as Firehose's PutObject call: injected request faults on S3 `PutObject`
 /// of the bucket fail it as S3 would (`S3.SlowDown`...), and the delivery is retried.
 fn put(settings: &EngineSettings, bucket: &str, key: String, body: Vec<u8>) -> Result<String, DeliveryError> {
-    match settings.faults.check_call("s3", "PutObject", crate::faults::Kind::Request, &[bucket, &format!("arn:aws:s3:::{bucket}")]) {
-        Some(crate::faults::Injection::Fail(ms, e)) => {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-            return Err(DeliveryError::new(format!("S3.{}", e.code), e.message));
-        }
-        Some(crate::faults::Injection::Delay(ms)) => std::thread::sleep(std::time::Duration::from_millis(ms)),
-        _ => {}
+    if let Some(e) = settings.faults.blocking_call("s3", "PutObject", &[bucket, &format!("arn:aws:s3:::{bucket}")]) {
+        return Err(DeliveryError::new(format!("S3.{}", e.code), e.message));
     }
     let s3 = &settings.s3;
     let input = s3::ops::PutObjectInput {

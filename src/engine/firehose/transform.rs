@@ -97,17 +97,7 @@ pub fn run(t: &Transform, lambda: &Arc<Lambda>, faults: &crate::faults::Faults, 
         let name = t.function.split(':').nth(6).unwrap_or(&t.function);
         for _ in 0..=t.retries {
             attempts += 1;
-            let injected = match faults.check_call("lambda", "Invoke", crate::faults::Kind::Request, &[&t.function, name]) {
-                Some(crate::faults::Injection::Fail(ms, e)) => {
-                    std::thread::sleep(std::time::Duration::from_millis(ms));
-                    Some(e)
-                }
-                Some(crate::faults::Injection::Delay(ms)) => {
-                    std::thread::sleep(std::time::Duration::from_millis(ms));
-                    None
-                }
-                _ => None,
-            };
+            let injected = faults.blocking_call("lambda", "Invoke", &[&t.function, name]);
             let outcome = match injected {
                 Some(e) => Err((e.code.to_string(), e.message)),
                 None => handle.block_on(lambda.invoke(&t.function, None, payload.clone(), InvocationType::RequestResponse, None)).map_err(|e| {
