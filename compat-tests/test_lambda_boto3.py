@@ -784,6 +784,26 @@ def test_code_from_s3(lam, s3, bucket, fn):
     assert error_code(e) == ("InvalidParameterValueException", 400)
 
 
+def test_code_from_a_version_of_an_s3_object(lam, s3, bucket, fn):
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    old = zip_bytes({"app.py": "def handler(event, context):\n    return 'old'\n"})
+    new = zip_bytes({"app.py": "def handler(event, context):\n    return 'new'\n"})
+    v_old = s3.put_object(Bucket=bucket, Key="pkg/app.zip", Body=old)["VersionId"]
+    v_new = s3.put_object(Bucket=bucket, Key="pkg/app.zip", Body=new)["VersionId"]
+    name = fn()
+    out = create(lam, name, {"S3Bucket": bucket, "S3Key": "pkg/app.zip", "S3ObjectVersion": v_old})
+    assert out["CodeSha256"] == sha256_b64(old)
+    assert invoke(lam, name, {})[1] == "old"
+    lam.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key="pkg/app.zip", S3ObjectVersion=v_new)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=FAST_WAIT)
+    assert invoke(lam, name, {})[1] == "new"
+    with pytest.raises(ClientError) as e:
+        lam.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key="pkg/app.zip", S3ObjectVersion="0" * 32)
+    assert error_code(e) == ("InvalidParameterValueException", 400)
+    assert "NoSuchVersion" in e.value.response["Error"]["Message"]
+    assert invoke(lam, name, {})[1] == "new"
+
+
 def test_hot_reload_folder(lam, fn, tmp_path):
     name = fn()
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return 'v1'\n")

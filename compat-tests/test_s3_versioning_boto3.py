@@ -76,6 +76,21 @@ def test_versions_delete_markers_and_reads_by_version(s3, vbucket):
     expect_error(lambda: s3.delete_object(Bucket=b, Key="k", VersionId="not-a-version"), "InvalidArgument", 400)
 
 
+def test_conditional_get_of_a_version_answers_with_that_versions_validators(s3, vbucket):
+    b = vbucket
+    v1 = s3.put_object(Bucket=b, Key="c", Body=b"old")
+    v2 = s3.put_object(Bucket=b, Key="c", Body=b"newer")
+    assert v1["ETag"] != v2["ETag"]
+    # A 304 for the old version carries the old version's ETag and id, not the current one's.
+    err = expect_error(lambda: s3.get_object(Bucket=b, Key="c", VersionId=v1["VersionId"], IfNoneMatch=v1["ETag"]), "304", 304)
+    headers = err.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["etag"] == v1["ETag"] and headers["x-amz-version-id"] == v1["VersionId"]
+    # The current version's ETag does not match the old version: a 200 with the old bytes.
+    assert body(s3, b, "c", VersionId=v1["VersionId"], IfNoneMatch=v2["ETag"]) == b"old"
+    err = expect_error(lambda: s3.get_object(Bucket=b, Key="c", IfNoneMatch=v2["ETag"]), "304", 304)
+    assert err.response["ResponseMetadata"]["HTTPHeaders"]["etag"] == v2["ETag"]
+
+
 def test_suspended_versioning_writes_null_versions_and_keeps_the_others(s3, vbucket):
     b = vbucket
     v1 = s3.put_object(Bucket=b, Key="k", Body=b"enabled")["VersionId"]

@@ -19,6 +19,7 @@ use super::model::{Alias, Function};
 use super::store::Store;
 use crate::engine::lambda::{CredentialIssuer, FunctionSpec, Invocation, LogSink, Pool};
 use crate::services::s3::S3;
+use crate::services::s3::error::S3Error;
 
 /// The account every resource belongs to.
 pub const ACCOUNT: &str = "000000000000";
@@ -51,6 +52,8 @@ pub struct FunctionCode {
     pub zip_file: Option<Bytes>,
     pub s3_bucket: Option<String>,
     pub s3_key: Option<String>,
+    /// A version of a versioned bucket's object; the current version when absent.
+    pub s3_object_version: Option<String>,
     pub image_uri: Option<String>,
 }
 
@@ -367,8 +370,16 @@ impl Lambda {
                 return Ok((path.to_string(), sha, 0, true));
             }
             (None, Some(bucket), Some(key)) => {
-                let obj = self.s3.store.object(bucket, key).map_err(|_| {
-                    LambdaError::InvalidParameterValue(format!("Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist. (s3://{bucket}/{key})"))
+                let found = match code.s3_object_version.as_deref() {
+                    Some(v) => self.s3.store.object_version(bucket, key, v),
+                    None => self.s3.store.object(bucket, key),
+                };
+                let obj = found.map_err(|e| {
+                    let (code, message) = match e {
+                        S3Error::NoSuchVersion { .. } | S3Error::InvalidArgument(_) => ("NoSuchVersion", "The specified version does not exist."),
+                        _ => ("NoSuchKey", "The specified key does not exist."),
+                    };
+                    LambdaError::InvalidParameterValue(format!("Error occurred while GetObject. S3 Error Code: {code}. S3 Error Message: {message} (s3://{bucket}/{key})"))
                 })?;
                 self.s3.store.read_data(&obj.data, None).map_err(|e| LambdaError::Service(format!("{e:?}")))?
             }

@@ -56,7 +56,8 @@ pub enum S3Error {
     ContentSha256Mismatch { client: String, computed: String },
     IncompleteBody(String),
     PreconditionFailed(&'static str),
-    NotModified,
+    /// A 304, carrying the validators of the version that matched.
+    NotModified { etag: String, last_modified: i64, version_id: Option<String> },
     IllegalLocationConstraint(String),
     InvalidLocationConstraint(String),
     NotImplemented(String),
@@ -176,7 +177,7 @@ impl S3Error {
                 "At least one of the pre-conditions you specified did not hold",
             )
             .with("Condition", *condition),
-            NotModified => AwsError::new(StatusCode::NOT_MODIFIED, "NotModified", "Not Modified"),
+            NotModified { .. } => AwsError::new(StatusCode::NOT_MODIFIED, "NotModified", "Not Modified"),
             IllegalLocationConstraint(m) => AwsError::new(bad, "IllegalLocationConstraintException", m.clone()),
             InvalidLocationConstraint(c) => {
                 AwsError::new(bad, "InvalidLocationConstraint", "The specified location-constraint is not valid").with("LocationConstraint", c)
@@ -215,6 +216,13 @@ impl S3Error {
                 if *by_version {
                     // What a delete marker named by id allows.
                     h.push(("allow", "DELETE".into()));
+                }
+                h
+            }
+            S3Error::NotModified { etag, last_modified, version_id } => {
+                let mut h = vec![("etag", format!("\"{etag}\"")), ("last-modified", crate::protocol::time::http_date(*last_modified))];
+                if let Some(v) = version_id {
+                    h.push(("x-amz-version-id", v.clone()));
                 }
                 h
             }

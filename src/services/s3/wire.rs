@@ -86,7 +86,8 @@ pub fn handle(s3: &S3, req: &AwsRequest) -> (HttpResponse, &'static str) {
     let mut resp = result.unwrap_or_else(|e| {
         let head = req.method == Method::HEAD;
         match e {
-            S3Error::NotModified => not_modified(s3, &addr),
+            // A 304 has no body: only the matched version's validators.
+            e @ S3Error::NotModified { .. } => empty(StatusCode::NOT_MODIFIED, e.headers()),
             e => {
                 let mut resp = e.to_aws().render(crate::protocol::Protocol::RestXml, &req.request_id, head);
                 for (n, v) in e.headers() {
@@ -377,18 +378,6 @@ fn object_tagging(s3: &S3, req: &AwsRequest, bucket: &str, key: &str) -> S3Resul
             Ok(empty(StatusCode::NO_CONTENT, h))
         }
     }
-}
-
-/// A 304 carries the object's ETag and Last-Modified, and no body.
-fn not_modified(s3: &S3, addr: &Address) -> HttpResponse {
-    let mut headers = Vec::new();
-    if let (Some(b), Some(k)) = (&addr.bucket, &addr.key)
-        && let Ok(obj) = s3.store.object(b, k)
-    {
-        headers.push(("etag", quoted(&obj.etag)));
-        headers.push(("last-modified", http_date(obj.last_modified)));
-    }
-    empty(StatusCode::NOT_MODIFIED, headers)
 }
 
 fn dispatch(s3: &S3, req: &AwsRequest, addr: &Address) -> (&'static str, S3Result<HttpResponse>) {
