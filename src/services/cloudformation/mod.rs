@@ -7,7 +7,6 @@ pub mod api;
 pub mod error;
 pub mod ops;
 pub mod resources;
-pub mod s3_bucket;
 pub mod template;
 pub mod wire;
 

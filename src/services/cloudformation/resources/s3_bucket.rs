@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::protocol::url_encode;
 use crate::protocol::xml::Element;
 
-use super::api::Api;
+use super::super::api::Api;
 
 /// Every bucket property firelocal applies, besides `BucketName`.
 pub const PROPERTIES: &[&str] = &[
