@@ -21,6 +21,10 @@ use crate::engine::lambda::{CredentialIssuer, FunctionSpec, Invocation, LogSink,
 use crate::services::s3::S3;
 use crate::services::s3::error::S3Error;
 
+mod aliases;
+mod code;
+mod permissions;
+
 /// The account every resource belongs to.
 pub const ACCOUNT: &str = "000000000000";
 /// Invoke payload limits: 6 MB synchronous, 1 MB asynchronous.
@@ -254,45 +258,6 @@ fn lambda_timestamp() -> String {
     crate::protocol::time::iso8601_millis(crate::protocol::time::now_millis()).replace('Z', "+0000")
 }
 
-/// Unpacks a zip into `dest`, refusing entries that would land outside it.
-fn unzip(bytes: &[u8], dest: &Path) -> LambdaResult<u64> {
-    let bad = || LambdaError::InvalidParameterValue("Could not unzip uploaded file. Please check your file, then try to upload again.".into());
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| bad())?;
-    let mut total = 0u64;
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|_| bad())?;
-        let Some(rel) = entry.enclosed_name() else { return Err(bad()) };
-        let path = dest.join(&rel);
-        if entry.is_dir() {
-            std::fs::create_dir_all(&path).map_err(|e| LambdaError::Service(e.to_string()))?;
-            continue;
-        }
-        total += entry.size();
-        if total > MAX_UNZIPPED {
-            return Err(LambdaError::InvalidParameterValue(format!("Unzipped size must be smaller than {MAX_UNZIPPED} bytes")));
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| LambdaError::Service(e.to_string()))?;
-        }
-        let mut data = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut data).map_err(|_| bad())?;
-        std::fs::write(&path, &data).map_err(|e| LambdaError::Service(e.to_string()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = entry.unix_mode().unwrap_or(0o644) & 0o777;
-            let exec = rel.file_name().is_some_and(|n| n == "bootstrap");
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(if exec { mode | 0o755 } else { mode | 0o444 }));
-        }
-    }
-    Ok(total)
-}
-
-fn sha256_b64(b: &[u8]) -> String {
-    use sha2::Digest;
-    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b))
-}
-
 impl Lambda {
     /// Opens the service: writes the shipped runtime loops and loads stored functions.
     pub fn open(root: &std::sync::Arc<crate::state::Root>, region: &str, s3: Arc<S3>, sink: LogSink) -> LambdaResult<Lambda> {
@@ -352,47 +317,6 @@ impl Lambda {
 
     fn arn(&self, name: &str) -> String {
         format!("arn:aws:lambda:{}:{ACCOUNT}:function:{name}", self.region)
-    }
-
-    /// Unpacks (or locates) code: returns (code dir, sha256, size, hot reload).
-    fn install_code(&self, code: &FunctionCode) -> LambdaResult<(String, String, u64, bool)> {
-        if code.image_uri.is_some() {
-            return Err(LambdaError::InvalidParameterValue("firelocal runs Zip packages, not container images (ImageUri)".into()));
-        }
-        let zip = match (&code.zip_file, code.s3_bucket.as_deref(), code.s3_key.as_deref()) {
-            (Some(z), None, None) => z.clone(),
-            (None, Some(HOT_RELOAD_BUCKET), Some(path)) => {
-                let p = Path::new(path);
-                if !p.is_absolute() || !p.is_dir() {
-                    return Err(LambdaError::InvalidParameterValue(format!("The hot-reload S3Key must be an absolute path to an existing folder: {path}")));
-                }
-                let sha = sha256_b64(path.as_bytes());
-                return Ok((path.to_string(), sha, 0, true));
-            }
-            (None, Some(bucket), Some(key)) => {
-                let found = match code.s3_object_version.as_deref() {
-                    Some(v) => self.s3.store.object_version(bucket, key, v),
-                    None => self.s3.store.object(bucket, key),
-                };
-                let obj = found.map_err(|e| {
-                    let (code, message) = match e {
-                        S3Error::NoSuchVersion { .. } | S3Error::InvalidArgument(_) => ("NoSuchVersion", "The specified version does not exist."),
-                        _ => ("NoSuchKey", "The specified key does not exist."),
-                    };
-                    LambdaError::InvalidParameterValue(format!("Error occurred while GetObject. S3 Error Code: {code}. S3 Error Message: {message} (s3://{bucket}/{key})"))
-                })?;
-                self.s3.store.read_data(&obj.data, None).map_err(|e| LambdaError::Service(format!("{e:?}")))?
-            }
-            _ => return Err(LambdaError::InvalidParameterValue("Please provide a source for function code (ZipFile, or S3Bucket and S3Key).".into())),
-        };
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let dir = self.root.join("code").join(&id);
-        std::fs::create_dir_all(&dir).map_err(|e| LambdaError::Service(e.to_string()))?;
-        if let Err(e) = unzip(&zip, &dir) {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
-        }
-        Ok((dir.display().to_string(), sha256_b64(&zip), zip.len() as u64, false))
     }
 
     fn spec(&self, f: &Function) -> FunctionSpec {
@@ -509,98 +433,6 @@ impl Lambda {
             None => qualifier.clone(),
         };
         e.versions.get(&version).cloned().ok_or_else(|| not_found(&name, &qualifier))
-    }
-
-    fn alias_not_found(&self, function: &str, alias: &str) -> LambdaError {
-        LambdaError::ResourceNotFound(format!("Alias not found: arn:aws:lambda:{}:{ACCOUNT}:function:{function}:{alias}", self.region))
-    }
-
-    /// Checks an alias's target version and routing weights against the function's versions.
-    fn check_alias_target(e: &Entry, function: &str, version: &str, weights: &BTreeMap<String, f64>) -> LambdaResult<()> {
-        for v in std::iter::once(version).chain(weights.keys().map(String::as_str)) {
-            if !e.versions.contains_key(v) {
-                return Err(LambdaError::ResourceNotFound(format!("Function not found: arn:aws:lambda:us-east-1:{ACCOUNT}:function:{function}:{v}")));
-            }
-        }
-        if weights.contains_key(version) || weights.values().any(|w| !(0.0..=1.0).contains(w)) || weights.values().sum::<f64>() > 1.0 {
-            return Err(LambdaError::InvalidParameterValue("The routing configuration must name other versions than the alias's own, with weights between 0.0 and 1.0 that sum to at most 1.0.".into()));
-        }
-        Ok(())
-    }
-
-    /// CreateAlias.
-    pub fn create_alias(&self, function: &str, input: &Value) -> LambdaResult<Value> {
-        let (name, _) = parse_function_name(function)?;
-        let alias = input.get("Name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let valid = !alias.is_empty() && alias.len() <= 128 && !alias.chars().all(|c| c.is_ascii_digit()) && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid {
-            return Err(LambdaError::validation("name", &alias, "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"));
-        }
-        let version = input.get("FunctionVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-        let weights = routing_weights(input);
-        let mut fns = self.functions.lock();
-        let e = fns.get_mut(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
-        let arn = format!("arn:aws:lambda:{}:{ACCOUNT}:function:{name}:{alias}", self.region);
-        if e.aliases.contains_key(&alias) {
-            return Err(LambdaError::ResourceConflict(format!("Alias already exists: {arn}")));
-        }
-        Self::check_alias_target(e, &name, &version, &weights)?;
-        let a = Alias { function: name.clone(), name: alias.clone(), arn, version, description: input.get("Description").and_then(Value::as_str).unwrap_or_default().to_string(), revision_id: uuid::Uuid::new_v4().to_string(), weights };
-        self.store.save_alias(&a)?;
-        e.aliases.insert(alias, a.clone());
-        Ok(a.configuration())
-    }
-
-    /// GetAlias.
-    pub fn get_alias(&self, function: &str, alias: &str) -> LambdaResult<Value> {
-        let (name, _) = parse_function_name(function)?;
-        let fns = self.functions.lock();
-        let e = fns.get(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
-        e.aliases.get(alias).map(Alias::configuration).ok_or_else(|| self.alias_not_found(&name, alias))
-    }
-
-    /// ListAliases (optionally only those pointing at `version`).
-    pub fn list_aliases(&self, function: &str, version: Option<&str>) -> LambdaResult<Vec<Value>> {
-        let (name, _) = parse_function_name(function)?;
-        let fns = self.functions.lock();
-        let e = fns.get(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
-        Ok(e.aliases.values().filter(|a| version.is_none_or(|v| a.version == v)).map(Alias::configuration).collect())
-    }
-
-    /// UpdateAlias: a new version, description or routing.
-    pub fn update_alias(&self, function: &str, alias: &str, input: &Value) -> LambdaResult<Value> {
-        let (name, _) = parse_function_name(function)?;
-        let mut fns = self.functions.lock();
-        let e = fns.get_mut(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
-        let mut a = e.aliases.get(alias).cloned().ok_or_else(|| self.alias_not_found(&name, alias))?;
-        if let Some(rev) = input.get("RevisionId").and_then(Value::as_str)
-            && rev != a.revision_id
-        {
-            return Err(LambdaError::PreconditionFailed("The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id".into()));
-        }
-        if let Some(v) = input.get("FunctionVersion").and_then(Value::as_str) {
-            a.version = v.to_string();
-        }
-        if let Some(d) = input.get("Description").and_then(Value::as_str) {
-            a.description = d.to_string();
-        }
-        if input.get("RoutingConfig").is_some() {
-            a.weights = routing_weights(input);
-        }
-        Self::check_alias_target(e, &name, &a.version, &a.weights)?;
-        a.revision_id = uuid::Uuid::new_v4().to_string();
-        self.store.save_alias(&a)?;
-        e.aliases.insert(alias.to_string(), a.clone());
-        Ok(a.configuration())
-    }
-
-    /// DeleteAlias.
-    pub fn delete_alias(&self, function: &str, alias: &str) -> LambdaResult<()> {
-        let (name, _) = parse_function_name(function)?;
-        let mut fns = self.functions.lock();
-        let e = fns.get_mut(&name).ok_or_else(|| not_found(&name, "$LATEST"))?;
-        e.aliases.remove(alias).ok_or_else(|| self.alias_not_found(&name, alias))?;
-        self.store.delete_alias(&name, alias)
     }
 
     /// GetFunction: configuration, code location, tags.
@@ -784,80 +616,6 @@ impl Lambda {
         Ok(())
     }
 
-    /// AddPermission: appends a statement to the function's resource policy.
-    pub fn add_permission(&self, name: &str, input: &Value) -> LambdaResult<Value> {
-        let sid = input.get("StatementId").and_then(Value::as_str).unwrap_or_default().to_string();
-        let action = input.get("Action").and_then(Value::as_str).unwrap_or_default().to_string();
-        let principal = input.get("Principal").and_then(Value::as_str).unwrap_or_default().to_string();
-        if sid.is_empty() || action.is_empty() || principal.is_empty() {
-            return Err(LambdaError::InvalidParameterValue("StatementId, Action and Principal are required".into()));
-        }
-        let mut statement = None;
-        self.update_latest(name, input.get("RevisionId").and_then(Value::as_str), |f| {
-            if f.policy.iter().any(|s| s["Sid"] == sid.as_str()) {
-                return Err(LambdaError::ResourceConflict(format!("The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement.")));
-            }
-            let principal_doc = if principal.contains('.') { serde_json::json!({ "Service": principal }) } else { serde_json::json!({ "AWS": principal }) };
-            let mut s = serde_json::json!({ "Sid": sid, "Effect": "Allow", "Principal": principal_doc, "Action": action, "Resource": f.arn });
-            let mut cond = serde_json::Map::new();
-            if let Some(arn) = input.get("SourceArn").and_then(Value::as_str) {
-                cond.insert("ArnLike".into(), serde_json::json!({ "AWS:SourceArn": arn }));
-            }
-            if let Some(acct) = input.get("SourceAccount").and_then(Value::as_str) {
-                cond.insert("StringEquals".into(), serde_json::json!({ "AWS:SourceAccount": acct }));
-            }
-            if !cond.is_empty() {
-                s["Condition"] = Value::Object(cond);
-            }
-            f.policy.push(s.clone());
-            statement = Some(s);
-            Ok(())
-        })?;
-        Ok(serde_json::json!({ "Statement": statement.map(|s| s.to_string()) }))
-    }
-
-    /// RemovePermission.
-    pub fn remove_permission(&self, name: &str, sid: &str) -> LambdaResult<()> {
-        self.update_latest(name, None, |f| {
-            let before = f.policy.len();
-            f.policy.retain(|s| s["Sid"] != sid);
-            if f.policy.len() == before {
-                return Err(LambdaError::ResourceNotFound("The resource you requested does not exist.".into()));
-            }
-            Ok(())
-        })?;
-        Ok(())
-    }
-
-    /// Whether the function's resource policy lets `service` (`s3.amazonaws.com`) invoke it for
-    /// `source_arn`: what S3 checks before it accepts a notification destination. `Err` says why
-    /// not.
-    pub fn allows_invoke(&self, name_or_arn: &str, service: &str, source_arn: &str) -> Result<(), String> {
-        let f = self.resolve(name_or_arn, None, false).map_err(|_| format!("the function {name_or_arn} does not exist"))?;
-        let glob = |pattern: &str, value: &str| {
-            let re = format!("^{}$", regex::escape(pattern).replace("\\*", ".*").replace("\\?", "."));
-            regex::Regex::new(&re).is_ok_and(|r| r.is_match(value))
-        };
-        let allows = f.policy.iter().any(|s| {
-            let principal = &s["Principal"];
-            let who = principal["Service"].as_str() == Some(service) || principal.as_str() == Some("*") || principal["AWS"].as_str() == Some("*");
-            let action = s["Action"].as_str().is_some_and(|a| a == "lambda:InvokeFunction" || a == "lambda:*");
-            let source = s["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().or(s["Condition"]["ArnEquals"]["AWS:SourceArn"].as_str());
-            who && action && source.is_none_or(|p| glob(p, source_arn))
-        });
-        if allows { Ok(()) } else { Err(format!("Not authorized to invoke function [{}]: its resource policy does not allow {service} for {source_arn} (add a permission with lambda add-permission)", f.arn)) }
-    }
-
-    /// GetPolicy.
-    pub fn get_policy(&self, name: &str) -> LambdaResult<Value> {
-        let f = self.function(name, None)?;
-        if f.policy.is_empty() {
-            return Err(LambdaError::ResourceNotFound("The resource you requested does not exist.".into()));
-        }
-        let doc = serde_json::json!({ "Version": "2012-10-17", "Id": "default", "Statement": f.policy });
-        Ok(serde_json::json!({ "Policy": doc.to_string(), "RevisionId": f.revision_id }))
-    }
-
     /// The pool that runs a function version (created on first use).
     fn pool(&self, f: &Function) -> Arc<Pool> {
         let mut fns = self.functions.lock();
@@ -933,6 +691,7 @@ impl Lambda {
 
 #[cfg(test)]
 mod tests {
+    use super::code::unzip;
     use super::*;
 
     #[test]
