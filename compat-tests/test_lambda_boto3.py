@@ -763,6 +763,16 @@ def test_permissions(lam, fn):
 # --------------------------------------------------------------------------------------------
 
 
+def test_the_timeout_does_not_count_the_cold_start(lam, fn):
+    # AWS limits the init phase to 10 s on its own: a slow import does not eat the timeout.
+    code = zip_bytes({"app.py": "import time\ntime.sleep(1.5)\n\ndef handler(event, context):\n    return context.get_remaining_time_in_millis()\n"})
+    name = fn()
+    create(lam, name, code, Timeout=1)
+    resp, remaining, _ = invoke(lam, name, {})
+    assert "FunctionError" not in resp, remaining
+    assert 500 < remaining <= 1000
+
+
 def test_code_from_s3(lam, s3, bucket, fn):
     name = fn()
     code = fixture_zip("python-echo")

@@ -11,6 +11,10 @@ use tokio::sync::{Semaphore, oneshot};
 
 use super::runtime_api::{Completion, Pending};
 use super::worker::Worker;
+
+/// How long a runtime may take to initialise before its invocation's timeout starts (AWS's
+/// init phase limit).
+const INIT_LIMIT: Duration = Duration::from_secs(10);
 use super::{EngineError, FunctionSpec, Invocation, LogLine, LogSink};
 use crate::protocol::time::{iso8601_millis, now_millis};
 
@@ -104,7 +108,7 @@ impl Pool {
         let pending = Pending {
             request_id: request_id.clone(),
             payload,
-            deadline_ms: now_millis() + spec.timeout.as_millis() as i64,
+            timeout: spec.timeout,
             function_arn: spec.arn.clone(),
             client_context,
             done,
@@ -123,7 +127,9 @@ impl Pool {
                     Ok(c) => Ending::Done(c),
                     Err(_) => Ending::Exited(worker.exit_code()),
                 },
-                _ = tokio::time::sleep(timeout) => Ending::Timeout,
+                // The timeout covers the invocation, not the cold start before it (AWS limits
+                // that init phase to 10 s on its own).
+                _ = async { worker.api.initialised(INIT_LIMIT).await; tokio::time::sleep(timeout).await } => Ending::Timeout,
                 code = exited.wait_for(Option::is_some) => Ending::Exited(code.ok().and_then(|c| *c)),
             }
         };

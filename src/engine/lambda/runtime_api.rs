@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::protocol::{HttpResponse, response};
 
@@ -32,7 +32,8 @@ pub enum Completion {
 pub struct Pending {
     pub request_id: String,
     pub payload: Bytes,
-    pub deadline_ms: i64,
+    /// The function's timeout: the deadline runs from when the runtime takes the invocation.
+    pub timeout: std::time::Duration,
     pub function_arn: String,
     pub client_context: Option<String>,
     pub done: oneshot::Sender<Completion>,
@@ -44,7 +45,7 @@ struct ApiState {
     /// An `init/error` posted before any invocation: answers the first one.
     init_error: Mutex<Option<Bytes>>,
     /// When the runtime first asked for an invocation (it finished initialising).
-    ready_at: Mutex<Option<std::time::Instant>>,
+    ready_at: watch::Sender<Option<std::time::Instant>>,
 }
 
 /// A running Runtime API: its address and the channel that feeds `invocation/next`.
@@ -61,7 +62,7 @@ impl RuntimeApi {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = mpsc::channel(1);
-        let state = Arc::new(ApiState { inbox: tokio::sync::Mutex::new(rx), inflight: Mutex::new(HashMap::new()), init_error: Mutex::new(None), ready_at: Mutex::new(None) });
+        let state = Arc::new(ApiState { inbox: tokio::sync::Mutex::new(rx), inflight: Mutex::new(HashMap::new()), init_error: Mutex::new(None), ready_at: watch::Sender::new(None) });
         let st = state.clone();
         let task = tokio::spawn(async move {
             loop {
@@ -84,7 +85,13 @@ impl RuntimeApi {
 
     /// When the runtime finished initialising (its first `invocation/next`).
     pub fn ready_at(&self) -> Option<std::time::Instant> {
-        *self.state.ready_at.lock()
+        *self.state.ready_at.borrow()
+    }
+
+    /// Waits until the runtime has initialised (at most `limit`, AWS's init phase limit).
+    pub async fn initialised(&self, limit: std::time::Duration) {
+        let mut rx = self.state.ready_at.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(Option::is_some)).await;
     }
 
     /// Fails every invocation the runtime took but did not finish (the process died).
@@ -117,16 +124,17 @@ async fn handle(state: Arc<ApiState>, req: Request<Incoming>) -> Result<HttpResp
     };
     Ok(match (&parts.method, rest) {
         (&Method::GET, "invocation/next") => {
-            state.ready_at.lock().get_or_insert_with(std::time::Instant::now);
+            state.ready_at.send_if_modified(|r| r.is_none() && r.replace(std::time::Instant::now()).is_none());
             let next = state.inbox.lock().await.recv().await;
             match next {
                 None => response(StatusCode::GONE, vec![], Bytes::new()),
                 Some(p) => {
+                    let deadline_ms = crate::protocol::time::now_millis() + p.timeout.as_millis() as i64;
                     let mut h = vec![
                         ("lambda-runtime-aws-request-id", p.request_id.clone()),
-                        ("lambda-runtime-deadline-ms", p.deadline_ms.to_string()),
+                        ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
                         ("lambda-runtime-invoked-function-arn", p.function_arn.clone()),
-                        ("lambda-runtime-trace-id", format!("Root=1-{:08x}-{}", p.deadline_ms / 1000, &p.request_id.replace('-', "")[..24])),
+                        ("lambda-runtime-trace-id", format!("Root=1-{:08x}-{}", deadline_ms / 1000, &p.request_id.replace('-', "")[..24])),
                         ("content-type", "application/json".to_string()),
                     ];
                     if let Some(cc) = &p.client_context {

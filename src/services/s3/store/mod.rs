@@ -265,6 +265,19 @@ fn object_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObjectRow> {
 }
 
 /// `Some(v)` → `v`, `None` → `null`: how the version tables spell a version id.
+/// Rows in key order, up to the first whose key leaves `prefix` (the SQL bounds only the start).
+fn under_prefix<T>(rows: impl Iterator<Item = rusqlite::Result<T>>, prefix: &str, key: impl Fn(&T) -> &str) -> S3Result<Vec<T>> {
+    let mut out = Vec::new();
+    for r in rows {
+        let r = r?;
+        if !key(&r).starts_with(prefix) {
+            break;
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
 fn version_name(v: Option<&str>) -> &str {
     v.unwrap_or("null")
 }
@@ -787,15 +800,7 @@ impl Store {
              WHERE bucket = ?1 AND key > ?2 AND key >= ?3 ORDER BY key LIMIT ?4",
         )?;
         let rows = st.query_map(params![bucket, after, prefix.as_bytes(), limit as i64], object_from_row)?;
-        let mut out = Vec::new();
-        for r in rows {
-            let r = r?;
-            if !r.key.starts_with(prefix) {
-                break;
-            }
-            out.push(r);
-        }
-        Ok(out)
+        under_prefix(rows, prefix, |r| r.key.as_str())
     }
 
     /// The write order (`seq`) of a version of a key, if it exists: where a ListObjectVersions

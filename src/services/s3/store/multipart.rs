@@ -57,15 +57,7 @@ impl Store {
              WHERE bucket = ?1 AND key >= ?2 ORDER BY key, initiated, upload_id",
         )?;
         let rows = st.query_map(params![bucket, prefix.as_bytes()], Self::upload_from_row)?;
-        let mut out = Vec::new();
-        for r in rows {
-            let r = r?;
-            if !r.key.starts_with(prefix) {
-                break;
-            }
-            out.push(r);
-        }
-        Ok(out)
+        under_prefix(rows, prefix, |r| r.key.as_str())
     }
 
     /// Stores a part (replacing an earlier upload of the same number).
