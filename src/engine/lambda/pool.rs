@@ -129,7 +129,7 @@ impl Pool {
                 },
                 // The timeout covers the invocation, not the cold start before it (AWS limits
                 // that init phase to 10 s on its own).
-                _ = async { worker.api.initialised(INIT_LIMIT).await; tokio::time::sleep(timeout).await } => Ending::Timeout,
+                _ = async { if sabotage != Some(crate::faults::Sabotage::Timeout) { worker.api.initialised(INIT_LIMIT).await } tokio::time::sleep(timeout).await } => Ending::Timeout,
                 code = exited.wait_for(Option::is_some) => Ending::Exited(code.ok().and_then(|c| *c)),
             }
         };

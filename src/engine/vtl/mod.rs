@@ -6,7 +6,7 @@ pub mod jsonpath;
 pub mod parse;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use base64::Engine;
@@ -109,6 +109,8 @@ fn equals(a: &Val, b: &Val) -> bool {
 
 /// API Gateway's limit on `#foreach` iterations (and on range sizes).
 pub const MAX_ITERATIONS: usize = 1000;
+/// All `#foreach` iterations of one render together, so nested loops end too.
+pub const MAX_TOTAL_ITERATIONS: usize = 100 * MAX_ITERATIONS;
 /// The largest output a template may produce.
 pub const MAX_OUTPUT: usize = 10 * 1024 * 1024;
 
@@ -117,6 +119,10 @@ pub struct Ctx {
     vars: BTreeMap<String, Val>,
     input: Input,
     out: String,
+    /// Compiled `replaceAll` / `matches` / `split` patterns: a loop compiles each once.
+    regexes: HashMap<String, regex::Regex>,
+    /// `#foreach` iterations so far, over all loops (nested ones multiply).
+    iterations: usize,
 }
 
 /// Signals `#break`.
@@ -125,7 +131,7 @@ struct Broke;
 /// Renders a template against a request, `$context` and `$stageVariables`.
 pub fn render(template: &str, input: Input, context: Val, stage_variables: Val) -> Result<String, String> {
     let nodes = parse::parse(template)?;
-    let mut ctx = Ctx { vars: BTreeMap::new(), input, out: String::new() };
+    let mut ctx = Ctx { vars: BTreeMap::new(), input, out: String::new(), regexes: HashMap::new(), iterations: 0 };
     ctx.vars.insert("input".into(), Val::Input);
     ctx.vars.insert("util".into(), Val::Util);
     ctx.vars.insert("context".into(), context);
@@ -203,6 +209,10 @@ impl Ctx {
                         return Err(format!("#foreach is limited to {MAX_ITERATIONS} iterations"));
                     }
                     let n = items.len();
+                    self.iterations += n;
+                    if self.iterations > MAX_TOTAL_ITERATIONS {
+                        return Err(format!("the template ran over {MAX_TOTAL_ITERATIONS} #foreach iterations in all"));
+                    }
                     let saved = (self.vars.get(var).cloned(), self.vars.get("foreach").cloned(), self.vars.get("velocityCount").cloned());
                     for (i, item) in items.into_iter().enumerate() {
                         self.vars.insert(var.clone(), item);
@@ -299,6 +309,19 @@ impl Ctx {
         }
     }
 
+    /// `pattern` compiled, once per render (`what` names the method in an error).
+    fn regex(&mut self, pattern: String, what: &str) -> Result<regex::Regex, String> {
+        if let Some(re) = self.regexes.get(&pattern) {
+            return Ok(re.clone());
+        }
+        let re = regex::Regex::new(&pattern).map_err(|e| format!("{what}: {e}"))?;
+        if self.regexes.len() >= 64 {
+            self.regexes.clear();
+        }
+        self.regexes.insert(pattern, re.clone());
+        Ok(re)
+    }
+
     fn call(&mut self, v: &Val, name: &str, args: &[Val]) -> Result<Val, String> {
         let s = |i: usize| args.get(i).map(Val::render).unwrap_or_default();
         let n = |i: usize| args.get(i).and_then(Val::as_f64).unwrap_or(0.0) as i64;
@@ -350,12 +373,12 @@ impl Ctx {
                 "indexOf" => Val::Int(st.find(&s(0)).map_or(-1, |i| st[..i].chars().count() as i64)),
                 "replace" => Val::Str(st.replace(&s(0), &s(1))),
                 "replaceAll" => {
-                    let re = regex::Regex::new(&s(0)).map_err(|e| format!("replaceAll: {e}"))?;
+                    let re = self.regex(s(0), "replaceAll")?;
                     Val::Str(re.replace_all(st, s(1).replace('$', "$$").as_str()).into_owned())
                 }
-                "matches" => Val::Bool(regex::Regex::new(&format!("^(?:{})$", s(0))).map_err(|e| format!("matches: {e}"))?.is_match(st)),
+                "matches" => Val::Bool(self.regex(format!("^(?:{})$", s(0)), "matches")?.is_match(st)),
                 "split" => {
-                    let re = regex::Regex::new(&s(0)).map_err(|e| format!("split: {e}"))?;
+                    let re = self.regex(s(0), "split")?;
                     let mut parts: Vec<Val> = re.split(st).map(|p| Val::Str(p.to_string())).collect();
                     while matches!(parts.last(), Some(Val::Str(p)) if p.is_empty()) {
                         parts.pop();
