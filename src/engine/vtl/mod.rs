@@ -109,7 +109,8 @@ fn equals(a: &Val, b: &Val) -> bool {
 
 /// API Gateway's limit on `#foreach` iterations (and on range sizes).
 pub const MAX_ITERATIONS: usize = 1000;
-/// All `#foreach` iterations of one render together, so nested loops end too.
+/// All `#foreach` iterations and range elements of one render together, so nested loops end
+/// too.
 pub const MAX_TOTAL_ITERATIONS: usize = 100 * MAX_ITERATIONS;
 /// The largest output a template may produce.
 pub const MAX_OUTPUT: usize = 10 * 1024 * 1024;
@@ -121,7 +122,8 @@ pub struct Ctx {
     out: String,
     /// Compiled `replaceAll` / `matches` / `split` patterns: a loop compiles each once.
     regexes: HashMap<String, regex::Regex>,
-    /// `#foreach` iterations so far, over all loops (nested ones multiply).
+    /// `#foreach` iterations and range elements so far, over the whole render (nested loops
+    /// multiply).
     iterations: usize,
 }
 
@@ -209,10 +211,7 @@ impl Ctx {
                         return Err(format!("#foreach is limited to {MAX_ITERATIONS} iterations"));
                     }
                     let n = items.len();
-                    self.iterations += n;
-                    if self.iterations > MAX_TOTAL_ITERATIONS {
-                        return Err(format!("the template ran over {MAX_TOTAL_ITERATIONS} #foreach iterations in all"));
-                    }
+                    self.spend(n)?;
                     let saved = (self.vars.get(var).cloned(), self.vars.get("foreach").cloned(), self.vars.get("velocityCount").cloned());
                     for (i, item) in items.into_iter().enumerate() {
                         self.vars.insert(var.clone(), item);
@@ -307,6 +306,15 @@ impl Ctx {
             }
             _ => Val::Null,
         }
+    }
+
+    /// Counts `n` loop iterations or range elements against the render's budget.
+    fn spend(&mut self, n: usize) -> Result<(), String> {
+        self.iterations += n;
+        if self.iterations > MAX_TOTAL_ITERATIONS {
+            return Err(format!("the template ran over {MAX_TOTAL_ITERATIONS} #foreach iterations and range elements in all"));
+        }
+        Ok(())
     }
 
     /// `pattern` compiled, once per render (`what` names the method in an error).
@@ -450,6 +458,7 @@ impl Ctx {
                 if a.abs_diff(b) >= MAX_ITERATIONS as u64 {
                     return Err(format!("ranges are limited to {MAX_ITERATIONS} elements"));
                 }
+                self.spend(a.abs_diff(b) as usize + 1)?;
                 let items: Vec<Val> = if a <= b { (a..=b).map(Val::Int).collect() } else { (b..=a).rev().map(Val::Int).collect() };
                 Val::list(items)
             }
