@@ -308,7 +308,7 @@ impl Ctx {
         }
     }
 
-    /// Counts `n` loop iterations or range elements against the render's budget.
+    /// Counts `n` loop iterations, range elements or `split` pieces against the render's budget.
     fn spend(&mut self, n: usize) -> Result<(), String> {
         self.iterations += n;
         if self.iterations > MAX_TOTAL_ITERATIONS {
@@ -391,6 +391,7 @@ impl Ctx {
                     while matches!(parts.last(), Some(Val::Str(p)) if p.is_empty()) {
                         parts.pop();
                     }
+                    self.spend(parts.len())?;
                     Val::list(parts)
                 }
                 "substring" => {
