@@ -11,12 +11,12 @@ use tokio::sync::{Semaphore, oneshot};
 
 use super::runtime_api::{Completion, Pending};
 use super::worker::Worker;
+use super::{EngineError, FunctionSpec, Invocation, LogLine, LogSink};
+use crate::protocol::time::{iso8601_millis, now_millis};
 
 /// How long a runtime may take to initialise before its invocation's timeout starts (AWS's
 /// init phase limit).
 const INIT_LIMIT: Duration = Duration::from_secs(10);
-use super::{EngineError, FunctionSpec, Invocation, LogLine, LogSink};
-use crate::protocol::time::{iso8601_millis, now_millis};
 
 /// One function version's workers.
 pub struct Pool {

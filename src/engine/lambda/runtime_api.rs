@@ -124,7 +124,14 @@ async fn handle(state: Arc<ApiState>, req: Request<Incoming>) -> Result<HttpResp
     };
     Ok(match (&parts.method, rest) {
         (&Method::GET, "invocation/next") => {
-            state.ready_at.send_if_modified(|r| r.is_none() && r.replace(std::time::Instant::now()).is_none());
+            // The first request marks the end of init; later ones change nothing.
+            state.ready_at.send_if_modified(|r| {
+                let first = r.is_none();
+                if first {
+                    *r = Some(std::time::Instant::now());
+                }
+                first
+            });
             let next = state.inbox.lock().await.recv().await;
             match next {
                 None => response(StatusCode::GONE, vec![], Bytes::new()),

@@ -109,8 +109,8 @@ fn equals(a: &Val, b: &Val) -> bool {
 
 /// API Gateway's limit on `#foreach` iterations (and on range sizes).
 pub const MAX_ITERATIONS: usize = 1000;
-/// All `#foreach` iterations and range elements of one render together, so nested loops end
-/// too.
+/// All `#foreach` iterations, range elements and `split` pieces of one render together, so
+/// nested loops end too.
 pub const MAX_TOTAL_ITERATIONS: usize = 100 * MAX_ITERATIONS;
 /// The largest output a template may produce.
 pub const MAX_OUTPUT: usize = 10 * 1024 * 1024;
@@ -122,8 +122,8 @@ pub struct Ctx {
     out: String,
     /// Compiled `replaceAll` / `matches` / `split` patterns: a loop compiles each once.
     regexes: HashMap<String, regex::Regex>,
-    /// `#foreach` iterations and range elements so far, over the whole render (nested loops
-    /// multiply).
+    /// `#foreach` iterations, range elements and `split` pieces so far, over the whole render
+    /// (nested loops multiply).
     iterations: usize,
 }
 
@@ -312,7 +312,7 @@ impl Ctx {
     fn spend(&mut self, n: usize) -> Result<(), String> {
         self.iterations += n;
         if self.iterations > MAX_TOTAL_ITERATIONS {
-            return Err(format!("the template ran over {MAX_TOTAL_ITERATIONS} #foreach iterations and range elements in all"));
+            return Err(format!("the template ran over {MAX_TOTAL_ITERATIONS} #foreach iterations, range elements and split pieces in all"));
         }
         Ok(())
     }

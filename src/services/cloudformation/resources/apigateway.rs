@@ -63,7 +63,6 @@ pub(super) async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Cre
 pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Value, new: &Value) -> Result<Created, String> {
     let api = ctx.api;
     let id = current.physical_id.as_str();
-    let out = current.clone();
     match ty {
         "AWS::ApiGateway::RestApi" => {
             match rest_api_body(api, new).await? {
@@ -111,7 +110,7 @@ pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Val
         }
         _ => {}
     }
-    Ok(out)
+    Ok(current.clone())
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, props: &Value) -> Result<(), String> {

@@ -31,7 +31,6 @@ pub(super) async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Cre
 pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Value, new: &Value) -> Result<Created, String> {
     let api = ctx.api;
     let id = current.physical_id.as_str();
-    let out = current.clone();
     if ty == "AWS::Athena::WorkGroup" {
         let mut body = json!({ "WorkGroup": id, "Description": new.get("Description"), "State": new.get("State") });
         if let Some(cfg) = new.get("WorkGroupConfiguration").and_then(Value::as_object) {
@@ -43,7 +42,7 @@ pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Va
         }
         api.json("athena", "AmazonAthena.UpdateWorkGroup", &strip_nulls(body)).await.map_err(fail)?;
     }
-    Ok(out)
+    Ok(current.clone())
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, _props: &Value) -> Result<(), String> {

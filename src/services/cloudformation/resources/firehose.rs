@@ -20,7 +20,6 @@ pub(super) async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Cre
 pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Value, new: &Value) -> Result<Created, String> {
     let api = ctx.api;
     let id = current.physical_id.as_str();
-    let out = current.clone();
     if ty == "AWS::KinesisFirehose::DeliveryStream" {
         let d = api.json("firehose", "Firehose_20150804.DescribeDeliveryStream", &json!({ "DeliveryStreamName": id })).await.map_err(fail)?;
         let desc = d.get("DeliveryStreamDescription").cloned().unwrap_or_default();
@@ -34,7 +33,7 @@ pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Va
         }
         api.json("firehose", "Firehose_20150804.UpdateDestination", &body).await.map_err(fail)?;
     }
-    Ok(out)
+    Ok(current.clone())
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, _props: &Value) -> Result<(), String> {

@@ -34,7 +34,6 @@ pub(super) async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Cre
 pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Value, new: &Value) -> Result<Created, String> {
     let api = ctx.api;
     let id = current.physical_id.as_str();
-    let out = current.clone();
     match ty {
         "AWS::Glue::Database" => {
             let mut input = new.get("DatabaseInput").cloned().unwrap_or_default();
@@ -48,7 +47,7 @@ pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Va
         }
         _ => {}
     }
-    Ok(out)
+    Ok(current.clone())
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, props: &Value) -> Result<(), String> {

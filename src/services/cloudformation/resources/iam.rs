@@ -47,7 +47,6 @@ pub(super) async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Cre
 pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Value, new: &Value) -> Result<Created, String> {
     let api = ctx.api;
     let id = current.physical_id.as_str();
-    let out = current.clone();
     match ty {
         "AWS::IAM::Role" => {
             if old.get("AssumeRolePolicyDocument") != new.get("AssumeRolePolicyDocument") {
@@ -72,7 +71,7 @@ pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Val
         }
         _ => {}
     }
-    Ok(out)
+    Ok(current.clone())
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, props: &Value) -> Result<(), String> {

@@ -22,7 +22,6 @@ pub(super) async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Cre
 pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Value, new: &Value) -> Result<Created, String> {
     let api = ctx.api;
     let id = current.physical_id.as_str();
-    let out = current.clone();
     if ty == "AWS::Logs::LogGroup" && old.get("RetentionInDays") != new.get("RetentionInDays") {
         match new.get("RetentionInDays") {
             Some(days) => {
@@ -34,7 +33,7 @@ pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, old: &Val
             }
         }
     }
-    Ok(out)
+    Ok(current.clone())
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, _props: &Value) -> Result<(), String> {

@@ -25,7 +25,6 @@ pub(super) async fn create(ctx: &Ctx<'_>, ty: &str, props: &Value) -> Result<Cre
 pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Value, new: &Value) -> Result<Created, String> {
     let api = ctx.api;
     let id = current.physical_id.as_str();
-    let out = current.clone();
     if ty == "AWS::QuickSight::DataSource" || ty == "AWS::QuickSight::DataSet" || ty == "AWS::QuickSight::Dashboard" {
         let (kind, _) = quicksight_kind(ty);
         let account = s(new, "AwsAccountId").unwrap_or_else(|| ACCOUNT.to_string());
@@ -37,7 +36,7 @@ pub(super) async fn update(ctx: &Ctx<'_>, ty: &str, current: &Created, _old: &Va
             api.rest("quicksight", Method::PUT, &format!("/accounts/{account}/dashboards/{}/versions/{latest}", url_encode(id)), &[], None).await.map_err(fail)?;
         }
     }
-    Ok(out)
+    Ok(current.clone())
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, ty: &str, id: &str, props: &Value) -> Result<(), String> {

@@ -264,7 +264,6 @@ fn object_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObjectRow> {
     })
 }
 
-/// `Some(v)` → `v`, `None` → `null`: how the version tables spell a version id.
 /// Rows in key order, up to the first whose key leaves `prefix` (the SQL bounds only the start).
 fn under_prefix<T>(rows: impl Iterator<Item = rusqlite::Result<T>>, prefix: &str, key: impl Fn(&T) -> &str) -> S3Result<Vec<T>> {
     let mut out = Vec::new();
@@ -278,6 +277,7 @@ fn under_prefix<T>(rows: impl Iterator<Item = rusqlite::Result<T>>, prefix: &str
     Ok(out)
 }
 
+/// `Some(v)` → `v`, `None` → `null`: how the version tables spell a version id.
 fn version_name(v: Option<&str>) -> &str {
     v.unwrap_or("null")
 }
