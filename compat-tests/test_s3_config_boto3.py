@@ -282,6 +282,11 @@ def test_lifecycle_rules_expire_objects(tmp_path_factory):
         assert [o["Key"] for o in s3.list_objects_v2(Bucket="lifecycle")["Contents"]] == ["keep/c"]
         # The upload is a day old at most, so DaysAfterInitiation=7 leaves it.
         assert len(s3.list_multipart_uploads(Bucket="lifecycle").get("Uploads", [])) == 1
+        # As AWS: neither multipart aborts nor delete-marker expiry take a tag filter.
+        tagged = {"Tag": {"Key": "keep", "Value": "yes"}}
+        for action in ({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}, {"Expiration": {"ExpiredObjectDeleteMarker": True}}):
+            bad = [{"ID": "tagged", "Status": "Enabled", "Filter": tagged, **action}]
+            expect_error(lambda: s3.put_bucket_lifecycle_configuration(Bucket="lifecycle", LifecycleConfiguration={"Rules": bad}), "InvalidRequest", 400)
         s3.delete_bucket_lifecycle(Bucket="lifecycle")
         expect_error(lambda: s3.get_bucket_lifecycle_configuration(Bucket="lifecycle"), "NoSuchLifecycleConfiguration", 404)
 

@@ -139,7 +139,10 @@ impl Rule {
             };
             let filter = filter(r)?;
             if abort_upload_days.is_some() && !filter.tags.is_empty() {
-                return Err(invalid("AbortIncompleteMultipartUpload cannot be specified with Tags."));
+                return Err(S3Error::InvalidRequest("AbortIncompleteMultipartUpload cannot be specified with Tags.".into()));
+            }
+            if r.child("Expiration").is_some_and(|e| e.child("ExpiredObjectDeleteMarker").is_some()) && !filter.tags.is_empty() {
+                return Err(S3Error::InvalidRequest("ExpiredObjectDeleteMarker cannot be specified with Tags.".into()));
             }
             out.push(Rule {
                 id,
