@@ -604,6 +604,33 @@ def test_passthrough_never_and_template_errors(apigw, api, firelocal_endpoint):
     assert r.json() == {"message": "Internal server error"}
 
 
+PATTERN_TEMPLATE = (
+    "#set($l = ['a'])#set($ignored = $l.add($l))"
+    "{\"masked\": \"$input.params('email').replaceAll('(\\w+)@(\\w+)', '$2 at $1 \\$')\", "
+    "\"ascii\": \"$input.params('name').replaceAll('\\w', '.')\", \"self\": \"$l\"}"
+)
+
+
+def test_java_patterns_and_runaway_templates(apigw, api, firelocal_endpoint):
+    r"""Patterns are Java's (ASCII `\w`, `$1` groups, `\$` escapes); a template that runs away
+    in nested loops, or prints lists shared many times over, is API Gateway's 500."""
+    api_id, root = api("patterns")
+    mask = add_resource(apigw, api_id, root, "mask")
+    mock_method(apigw, api_id, mask, "GET", PATTERN_TEMPLATE)
+    loops = add_resource(apigw, api_id, root, "loops")
+    mock_method(apigw, api_id, loops, "GET", "#foreach($i in [1..999])#foreach($j in [1..999])$j#end#end")
+    shared = add_resource(apigw, api_id, root, "shared")
+    mock_method(apigw, api_id, shared, "GET", "#set($a = ['x'])#foreach($i in [1..40])#set($a = [$a, $a])#end$a")
+    apigw.create_deployment(restApiId=api_id, stageName="v1")
+
+    r = call("GET", url(firelocal_endpoint, api_id, "v1", "mask"), params={"email": "me@host", "name": "héllo_1"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"masked": "host at me $", "ascii": ".é.....", "self": "[a, (this Collection)]"}
+    for path in ("loops", "shared"):
+        r = call("GET", url(firelocal_endpoint, api_id, "v1", path))
+        assert (r.status_code, r.json()) == (500, {"message": "Internal server error"}), path
+
+
 CONTEXT_TEMPLATE = (
     '{"stage": "$context.stage", "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", '
     '"resourceId": "$context.resourceId", "apiId": "$context.apiId", "path": "$context.path", '

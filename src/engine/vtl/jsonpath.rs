@@ -3,9 +3,14 @@
 
 use serde_json::Value;
 
-/// Selects `path` in the JSON text `body`. `None` when the body is not JSON or nothing matches.
-pub fn select(body: &str, path: &str) -> Option<Value> {
-    let root: Value = if body.trim().is_empty() { Value::Object(Default::default()) } else { serde_json::from_str(body).ok()? };
+/// The request body as JSON, parsed once per render: an empty body is `{}`, and text that is
+/// not JSON is `None`.
+pub fn parse_body(body: &str) -> Option<Value> {
+    if body.trim().is_empty() { Some(Value::Object(Default::default())) } else { serde_json::from_str(body).ok() }
+}
+
+/// Selects `path` in `root`. `None` when nothing matches.
+pub fn select(root: &Value, path: &str) -> Option<Value> {
     let path = path.trim();
     let rest = path.strip_prefix('$').unwrap_or(path);
     let mut current = vec![root];
@@ -25,7 +30,7 @@ pub fn select(body: &str, path: &str) -> Option<Value> {
                     wildcard = true;
                     current = current.into_iter().flat_map(children).collect();
                 } else {
-                    current = current.into_iter().filter_map(|v| v.get(key).cloned()).collect();
+                    current = current.into_iter().filter_map(|v| v.get(key)).collect();
                 }
             }
             b'[' => {
@@ -36,7 +41,7 @@ pub fn select(body: &str, path: &str) -> Option<Value> {
                     wildcard = true;
                     current = current.into_iter().flat_map(children).collect();
                 } else if let Some(key) = inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"'))) {
-                    current = current.into_iter().filter_map(|v| v.get(key).cloned()).collect();
+                    current = current.into_iter().filter_map(|v| v.get(key)).collect();
                 } else {
                     let n: i64 = inner.parse().ok()?;
                     current = current
@@ -44,7 +49,7 @@ pub fn select(body: &str, path: &str) -> Option<Value> {
                         .filter_map(|v| {
                             let a = v.as_array()?;
                             let idx = if n < 0 { a.len() as i64 + n } else { n };
-                            a.get(usize::try_from(idx).ok()?).cloned()
+                            a.get(usize::try_from(idx).ok()?)
                         })
                         .collect();
                 }
@@ -53,16 +58,16 @@ pub fn select(body: &str, path: &str) -> Option<Value> {
         }
     }
     if wildcard {
-        Some(Value::Array(current))
+        Some(Value::Array(current.into_iter().cloned().collect()))
     } else {
-        current.into_iter().next()
+        current.into_iter().next().cloned()
     }
 }
 
-fn children(v: Value) -> Vec<Value> {
+fn children(v: &Value) -> Vec<&Value> {
     match v {
-        Value::Array(a) => a,
-        Value::Object(o) => o.into_iter().map(|(_, v)| v).collect(),
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(o) => o.values().collect(),
         _ => Vec::new(),
     }
 }
@@ -73,13 +78,15 @@ mod tests {
 
     #[test]
     fn paths() {
-        let body = r#"{"a":{"b":[1,2,{"c":"x"}]},"k y":true}"#;
-        assert_eq!(select(body, "$"), serde_json::from_str(body).ok());
+        let text = r#"{"a":{"b":[1,2,{"c":"x"}]},"k y":true}"#;
+        let body = &parse_body(text).unwrap_or_default();
+        assert_eq!(select(body, "$"), serde_json::from_str(text).ok());
         assert_eq!(select(body, "$.a.b[1]"), Some(Value::from(2)));
         assert_eq!(select(body, "$.a.b[-1].c"), Some(Value::from("x")));
         assert_eq!(select(body, "$['k y']"), Some(Value::Bool(true)));
         assert_eq!(select(body, "$.a.b[*]").map(|v| v.as_array().map(Vec::len)), Some(Some(3)));
         assert_eq!(select(body, "$.missing"), None);
-        assert_eq!(select("not json", "$"), None);
+        assert_eq!(parse_body("not json"), None);
+        assert_eq!(parse_body(" "), Some(serde_json::json!({})));
     }
 }
