@@ -3,37 +3,82 @@
 //! and `\s` are ASCII (the crate's are Unicode, and many times larger compiled), and Java's
 //! replacement strings name groups `$1` and escape with `\`.
 
-/// The crate's pattern for a Java pattern: `\w \W \d \D \s \S` as Java's ASCII classes, all
+/// Java's US-ASCII POSIX classes (`\p{Alpha}` and the rest), which the crate would read as
+/// Unicode properties or refuse.
+const POSIX: [(&str, &str); 13] = [
+    ("Lower", "a-z"),
+    ("Upper", "A-Z"),
+    ("ASCII", r"\x00-\x7F"),
+    ("Alpha", "a-zA-Z"),
+    ("Digit", "0-9"),
+    ("Alnum", "a-zA-Z0-9"),
+    ("Punct", r"\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E"),
+    ("Graph", r"\x21-\x7E"),
+    ("Print", r"\x20-\x7E"),
+    ("Blank", r"\x20\t"),
+    ("Cntrl", r"\x00-\x1F\x7F"),
+    ("XDigit", "0-9a-fA-F"),
+    ("Space", r"\t\n\x0B\f\r\x20"),
+];
+
+/// The crate's pattern for a Java pattern: `\w \W \d \D \s \S` and the POSIX classes as
+/// Java's ASCII classes, `\Q...\E` quoted, a backslash before punctuation or a non-ASCII
+/// character as that character itself (Java's `\<` is `<`, the crate's a word boundary); all
 /// else as written.
 pub fn pattern(java: &str) -> String {
     let mut out = String::with_capacity(java.len());
-    let mut chars = java.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('w') => out.push_str("[0-9A-Za-z_]"),
-            Some('W') => out.push_str("[^0-9A-Za-z_]"),
-            Some('d') => out.push_str("[0-9]"),
-            Some('D') => out.push_str("[^0-9]"),
-            Some('s') => out.push_str(r"[\t\n\x0B\f\r ]"),
-            Some('S') => out.push_str(r"[^\t\n\x0B\f\r ]"),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
+    let mut rest = java;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let Some(c) = rest.chars().next() else {
+            out.push('\\');
+            break;
+        };
+        rest = &rest[c.len_utf8()..];
+        match c {
+            'w' => out.push_str("[0-9A-Za-z_]"),
+            'W' => out.push_str("[^0-9A-Za-z_]"),
+            'd' => out.push_str("[0-9]"),
+            'D' => out.push_str("[^0-9]"),
+            's' => out.push_str(r"[\t\n\x0B\f\r\x20]"),
+            'S' => out.push_str(r"[^\t\n\x0B\f\r\x20]"),
+            'Q' => {
+                let end = rest.find("\\E").unwrap_or(rest.len());
+                out.push_str(&regex::escape(&rest[..end]));
+                rest = rest.get(end + 2..).unwrap_or("");
             }
-            None => out.push('\\'),
+            'p' | 'P' => {
+                let class = rest.strip_prefix('{').and_then(|r| r.find('}').map(|e| &r[..e]));
+                match class.and_then(|name| POSIX.iter().find(|(n, _)| *n == name)) {
+                    Some((name, set)) => {
+                        out.push_str(if c == 'p' { "[" } else { "[^" });
+                        out.push_str(set);
+                        out.push(']');
+                        rest = &rest[name.len() + 2..];
+                    }
+                    None => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                }
+            }
+            c if c.is_ascii_alphanumeric() => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
         }
     }
+    out.push_str(rest);
     out
 }
 
 /// The crate's replacement for a Java replacement string: `$n` refers to group `n` (the
 /// longest run of digits that names a group, as in Java), `${name}` to a named group, `\x` is
-/// `x` itself. `groups` counts the pattern's groups, the whole match included.
-pub fn replacement(java: &str, groups: usize) -> Result<String, String> {
+/// `x` itself; a reference to a group `re` lacks is Java's error.
+pub fn replacement(java: &str, re: &regex::Regex) -> Result<String, String> {
+    let groups = re.captures_len();
     let mut out = String::with_capacity(java.len());
     let mut chars = java.chars().peekable();
     while let Some(c) = chars.next() {
@@ -45,7 +90,18 @@ pub fn replacement(java: &str, groups: usize) -> Result<String, String> {
             },
             '$' => match chars.peek() {
                 Some('{') => {
-                    let name: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                    chars.next();
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) if c.is_ascii_alphanumeric() => name.push(c),
+                            _ => return Err("named capturing group is missing trailing '}'".into()),
+                        }
+                    }
+                    if !re.capture_names().flatten().any(|n| n == name) {
+                        return Err(format!("No group with name {{{name}}}"));
+                    }
                     out.push_str(&format!("${{{name}}}"));
                 }
                 Some(d) if d.is_ascii_digit() => {
@@ -80,21 +136,30 @@ mod tests {
     fn ascii_classes() {
         assert_eq!(pattern(r"\w+\.\d"), r"[0-9A-Za-z_]+\.[0-9]");
         assert_eq!(pattern(r"[\w.]\\w"), r"[[0-9A-Za-z_].]\\w");
+        assert_eq!(pattern(r"\Q.*\w\E+"), r"\.\*\\w+");
+        assert_eq!(pattern(r"\Qa.b"), r"a\.b");
+        assert_eq!(pattern(r"\<\é\p{Alpha}\P{Digit}\p{L}"), r"<é[a-zA-Z][^0-9]\p{L}");
+        assert_eq!(pattern("x\\"), "x\\");
         let re = regex::Regex::new(&pattern(r"^\w+$")).ok();
         assert_eq!(re.as_ref().map(|r| r.is_match("héllo")), Some(false));
         assert_eq!(re.as_ref().map(|r| r.is_match("hello_1")), Some(true));
     }
 
     #[test]
-    fn replacements() {
-        assert_eq!(replacement("[$1]", 2).as_deref(), Ok("[${1}]"));
-        assert_eq!(replacement("$12", 2).as_deref(), Ok("${1}2"));
-        assert_eq!(replacement("$12", 13).as_deref(), Ok("${12}"));
-        assert_eq!(replacement(r"\$5 \\", 1).as_deref(), Ok("$$5 \\"));
-        assert_eq!(replacement("${word}", 2).as_deref(), Ok("${word}"));
-        assert_eq!(replacement(r"$2 at $1 \$", 3).as_deref(), Ok("${2} at ${1} $$"));
-        assert!(replacement("$", 1).is_err());
-        assert!(replacement("$3", 2).is_err());
-        assert!(replacement("\\", 1).is_err());
+    fn replacements() -> Result<(), regex::Error> {
+        let re = regex::Regex::new;
+        let one = re("(a)")?;
+        assert_eq!(replacement("[$1]", &one).as_deref(), Ok("[${1}]"));
+        assert_eq!(replacement("$12", &one).as_deref(), Ok("${1}2"));
+        assert_eq!(replacement("$12", &re("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)")?).as_deref(), Ok("${12}"));
+        assert_eq!(replacement(r"\$5 \\", &re("a")?).as_deref(), Ok("$$5 \\"));
+        assert_eq!(replacement("${word}", &re("(?<word>a)")?).as_deref(), Ok("${word}"));
+        assert_eq!(replacement(r"$2 at $1 \$", &re("(a)(b)")?).as_deref(), Ok("${2} at ${1} $$"));
+        assert!(replacement("$", &one).is_err());
+        assert!(replacement("$3", &re("(a)(b)")?).is_err());
+        assert!(replacement("\\", &one).is_err());
+        assert!(replacement("${nope}", &one).is_err());
+        assert!(replacement("${open", &re("(?<open>a)")?).is_err());
+        Ok(())
     }
 }

@@ -23,7 +23,8 @@ pub enum Val {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    /// Shared, so that reading a variable or passing a string around never copies it.
+    Str(Rc<str>),
     List(Rc<RefCell<Vec<Val>>>),
     Map(Rc<RefCell<Vec<(String, Val)>>>),
     /// `$input`.
@@ -42,6 +43,10 @@ pub struct Input {
 }
 
 impl Val {
+    fn str(s: impl Into<Rc<str>>) -> Val {
+        Val::Str(s.into())
+    }
+
     fn list(v: Vec<Val>) -> Val {
         Val::List(Rc::new(RefCell::new(v)))
     }
@@ -56,7 +61,7 @@ impl Val {
             Json::Null => Val::Null,
             Json::Bool(b) => Val::Bool(*b),
             Json::Number(n) => n.as_i64().map(Val::Int).unwrap_or_else(|| Val::Float(n.as_f64().unwrap_or(0.0))),
-            Json::String(s) => Val::Str(s.clone()),
+            Json::String(s) => Val::str(s.clone()),
             Json::Array(a) => Val::list(a.iter().map(Val::from_json).collect()),
             Json::Object(o) => Val::map(o.iter().map(|(k, v)| (k.clone(), Val::from_json(v))).collect()),
         }
@@ -64,7 +69,7 @@ impl Val {
 
     /// A map from string pairs.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Val {
-        Val::map(pairs.into_iter().map(|(k, v)| (k.clone(), Val::Str(v.clone()))).collect())
+        Val::map(pairs.into_iter().map(|(k, v)| (k.clone(), Val::str(v.clone()))).collect())
     }
 
     fn truthy(&self) -> bool {
@@ -74,8 +79,8 @@ impl Val {
     /// Appends how the value prints (Java's `toString`) to `p`.
     fn write(&self, p: &mut Printer) -> Result<(), String> {
         use std::fmt::Write;
-        if p.out.len() > MAX_OUTPUT {
-            return Err(format!("a value prints to over {MAX_OUTPUT} bytes"));
+        if p.out.len() > p.max_bytes {
+            return Err(if p.max_bytes < MAX_OUTPUT { over_budget() } else { format!("a value prints to over {MAX_OUTPUT} bytes") });
         }
         let out = &mut p.out;
         let _ = match self {
@@ -105,8 +110,8 @@ impl Val {
 
 /// Prints values as text. A list or map that holds itself prints `(this Collection)` /
 /// `(this Map)` there, as in Java; one that holds itself further down, nests over
-/// [`MAX_NESTING`] deep, prints to over [`MAX_OUTPUT`] bytes or has more entries than the
-/// render's budget has steps left (lists shared many times over grow exponentially) is an error.
+/// [`MAX_NESTING`] deep, or prints to more bytes or entries than the render's budget has steps
+/// left for (lists shared many times over grow exponentially) is an error.
 struct Printer {
     out: String,
     /// The lists and maps being printed, outermost first.
@@ -114,6 +119,8 @@ struct Printer {
     /// The list and map entries printed so far, and how many the budget allows.
     entries: u64,
     allowed: u64,
+    /// The most bytes the text may have ([`Ctx::output_allowance`]).
+    max_bytes: usize,
 }
 
 impl Printer {
@@ -159,24 +166,26 @@ fn over_budget() -> String {
 
 /// API Gateway's limit on `#foreach` iterations (and on range sizes).
 pub const MAX_ITERATIONS: usize = 1000;
-/// The work one render may do, in steps: one per directive, reference and expression
-/// evaluated; eight per `#foreach` iteration; one per range element or list element a method
-/// reads, two per `split` piece; one per 64 bytes a method reads or makes or the output
-/// receives, one per 16 bytes a pattern scans, and 5,000 per pattern compiled. A loop of 1,000
-/// records with a few dozen expressions each spends about a fifth of it; nested loops and string
-/// work inside loops end with an error instead of running on (tens of milliseconds at most).
-pub const MAX_STEPS: u64 = 200_000;
+/// The work one render may do, in steps: one per directive, reference, expression and method
+/// call; eight per `#foreach` iteration; one per range element, one per 16 list or map entries
+/// a search passes; one per 64 bytes a method scans or makes or the output receives; one per 16
+/// bytes a pattern scans, two per match or `split` piece, and 2,000 per pattern compiled.
+/// PutRecordBatch's 500 records through the clickstream template spend about a fifth of it;
+/// nested loops and string work inside loops end with an error instead of running on.
+pub const MAX_STEPS: u64 = 100_000;
 /// The deepest lists and maps may nest and still print.
 pub const MAX_NESTING: usize = 256;
 /// The steps one `#foreach` iteration costs (it sets `$foreach` and the loop variable).
 const FOREACH_STEPS: u64 = 8;
 /// The steps a `replaceAll` / `matches` / `split` pattern costs to compile, before its bytes
 /// (a large one takes milliseconds).
-const REGEX_COMPILE_STEPS: u64 = 5000;
+const REGEX_COMPILE_STEPS: u64 = 2000;
 /// How many bytes a pattern scans per step.
 const REGEX_BYTES_PER_STEP: usize = 16;
 /// The largest compiled pattern (the regex crate's default is 10 MiB).
-const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+const REGEX_SIZE_LIMIT: usize = 64 * 1024;
+/// How many list or map entries a search passes per step.
+const ENTRIES_PER_STEP: usize = 16;
 /// How many bytes of string work count as one step.
 const BYTES_PER_STEP: usize = 64;
 /// The largest output a template may produce.
@@ -240,12 +249,13 @@ fn weight_of(text: &str) -> u64 {
     (text.len() / BYTES_PER_STEP) as u64
 }
 
-/// The steps a method's receiver, argument or result costs: its bytes, or its elements.
-fn weight(v: &Val) -> u64 {
-    match v {
-        Val::Str(s) => weight_of(s),
-        Val::List(l) => l.borrow().len() as u64,
-        Val::Map(m) => m.borrow().len() as u64,
+/// The steps a JSON value costs to copy: one per value, and one per 64 bytes of its strings
+/// and keys (serde_json nests at most 128 deep, so the recursion is bounded).
+fn json_weight(j: &Json) -> u64 {
+    1 + match j {
+        Json::String(s) => weight_of(s),
+        Json::Array(a) => a.iter().map(json_weight).sum(),
+        Json::Object(o) => o.iter().map(|(k, v)| weight_of(k) + json_weight(v)).sum(),
         _ => 0,
     }
 }
@@ -285,7 +295,10 @@ impl Ctx {
                 _ if self.out.len() > MAX_OUTPUT => return Err(format!("the template output is over {MAX_OUTPUT} bytes")),
                 Node::Ref { r, quiet, source } => {
                     let text = match self.reference(r)? {
-                        Val::Null if !quiet => source.clone(),
+                        Val::Null if !quiet => {
+                            self.spend(weight_of(source))?;
+                            source.clone()
+                        }
                         v => self.text(&v)?,
                     };
                     self.out.push_str(&text);
@@ -313,15 +326,19 @@ impl Ctx {
                     }
                 }
                 Node::Foreach(var, list, body) => {
+                    let over = |n: usize| if n > MAX_ITERATIONS { Err(format!("#foreach is limited to {MAX_ITERATIONS} iterations")) } else { Ok(()) };
                     let items: Vec<Val> = match self.expr(list)? {
-                        Val::List(l) => l.borrow().clone(),
-                        Val::Map(m) => m.borrow().iter().map(|(_, v)| v.clone()).collect(),
+                        Val::List(l) => {
+                            over(l.borrow().len())?;
+                            l.borrow().clone()
+                        }
+                        Val::Map(m) => {
+                            over(m.borrow().len())?;
+                            m.borrow().iter().map(|(_, v)| v.clone()).collect()
+                        }
                         Val::Null => Vec::new(),
                         other => vec![other],
                     };
-                    if items.len() > MAX_ITERATIONS {
-                        return Err(format!("#foreach is limited to {MAX_ITERATIONS} iterations"));
-                    }
                     let n = items.len();
                     self.spend(FOREACH_STEPS * n as u64)?;
                     let saved = (self.vars.get(var).cloned(), self.vars.get("foreach").cloned(), self.vars.get("velocityCount").cloned());
@@ -373,6 +390,7 @@ impl Ctx {
         };
         if let Val::Map(m) = &owner {
             self.hold(&owner, &v);
+            self.spend_scan(m.borrow().len())?;
             let mut m = m.borrow_mut();
             match m.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = v,
@@ -402,7 +420,10 @@ impl Ctx {
 
     fn property(&mut self, v: &Val, name: &str) -> Result<Val, String> {
         Ok(match v {
-            Val::Map(m) => m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null),
+            Val::Map(m) => {
+                self.spend_scan(m.borrow().len())?;
+                m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null)
+            }
             Val::Input | Val::Util => self.call(v, name, &[])?,
             Val::Str(_) | Val::List(_) => self.call(v, name, &[]).unwrap_or(Val::Null),
             _ => Val::Null,
@@ -418,6 +439,7 @@ impl Ctx {
             }
             (Val::Map(m), k) => {
                 let key = self.text(k)?;
+                self.spend_scan(m.borrow().len())?;
                 m.borrow().iter().find(|(n, _)| *n == key).map(|(_, v)| v.clone()).unwrap_or(Val::Null)
             }
             _ => Val::Null,
@@ -448,9 +470,9 @@ impl Ctx {
     fn text(&mut self, v: &Val) -> Result<String, String> {
         if let Val::Str(s) = v {
             self.spend(weight_of(s))?;
-            return Ok(s.clone());
+            return Ok(s.to_string());
         }
-        let mut p = Printer { out: String::new(), within: Vec::new(), entries: 0, allowed: MAX_STEPS.saturating_sub(self.steps) };
+        let mut p = Printer { out: String::new(), within: Vec::new(), entries: 0, allowed: MAX_STEPS.saturating_sub(self.steps), max_bytes: self.output_allowance() };
         v.write(&mut p)?;
         self.spend(p.entries + weight_of(&p.out))?;
         Ok(p.out)
@@ -461,7 +483,10 @@ impl Ctx {
         Ok(match (a, b) {
             (Val::Null, Val::Null) => true,
             (Val::Bool(x), Val::Bool(y)) => x == y,
-            (Val::Str(x), Val::Str(y)) => x == y,
+            (Val::Str(x), Val::Str(y)) => {
+                self.spend(weight_of(x).min(weight_of(y)))?;
+                x == y
+            }
             (Val::Int(x), Val::Int(y)) => x == y,
             (x, y) if x.as_f64().is_some() && y.as_f64().is_some() => x.as_f64() == y.as_f64(),
             (Val::List(_) | Val::Map(_), _) | (_, Val::List(_) | Val::Map(_)) => self.text(a)? == self.text(b)?,
@@ -503,12 +528,49 @@ impl Ctx {
         Ok(re)
     }
 
-    /// A method call, charged for what it reads and what it makes.
+    /// A method call. Each method is charged for what it scans and what it makes; one that
+    /// only reads a field (`size`, `get` on a list, `add`) costs its step alone.
     fn call(&mut self, v: &Val, name: &str, args: &[Val]) -> Result<Val, String> {
-        self.spend(1 + weight(v) + args.iter().map(weight).sum::<u64>())?;
-        let result = self.method(v, name, args)?;
-        self.spend(weight(&result))?;
-        Ok(result)
+        self.spend(1)?;
+        self.method(v, name, args)
+    }
+
+    /// The most bytes a string or printed value may still have: [`MAX_OUTPUT`], or less when
+    /// the budget has fewer steps left.
+    fn output_allowance(&self) -> usize {
+        let left = MAX_STEPS.saturating_sub(self.steps) as usize;
+        MAX_OUTPUT.min(left.saturating_mul(BYTES_PER_STEP))
+    }
+
+    /// The error for a string or printed value past [`Ctx::output_allowance`].
+    fn output_error(&self) -> String {
+        if self.output_allowance() < MAX_OUTPUT { over_budget() } else { format!("a string or value over {MAX_OUTPUT} bytes") }
+    }
+
+    /// Charges for a string of `len` bytes before it is built, and refuses one past the
+    /// allowance.
+    fn spend_on_output(&mut self, len: usize) -> Result<(), String> {
+        if len > self.output_allowance() {
+            return Err(self.output_error());
+        }
+        self.spend((len / BYTES_PER_STEP) as u64)
+    }
+
+    /// Charges for a linear search through `len` list or map entries.
+    fn spend_scan(&mut self, len: usize) -> Result<(), String> {
+        self.spend((len / ENTRIES_PER_STEP) as u64)
+    }
+
+    /// A new string, charged for its bytes.
+    fn made(&mut self, s: String) -> Result<Val, String> {
+        self.spend(weight_of(&s))?;
+        Ok(Val::str(s))
+    }
+
+    /// A JSON value from the body or `parseJson` as a template value, charged for its size.
+    fn from_json(&mut self, j: &Json) -> Result<Val, String> {
+        self.spend(json_weight(j))?;
+        Ok(Val::from_json(j))
     }
 
     fn method(&mut self, v: &Val, name: &str, args: &[Val]) -> Result<Val, String> {
@@ -524,20 +586,29 @@ impl Ctx {
         let n = |i: usize| args.get(i).and_then(Val::as_f64).unwrap_or(0.0) as i64;
         Ok(match v {
             Val::Input => match name {
-                "body" => Val::Str(self.input.body.clone()),
+                "body" => self.made(self.input.body.clone())?,
                 "json" => {
                     let path = s!(0);
-                    Val::Str(self.select(&path)?.map(|j| json_text(&j)).unwrap_or_default())
+                    let text = self.select(&path)?.map(|j| json_text(&j)).unwrap_or_default();
+                    self.made(text)?
                 }
                 "path" => {
                     let path = s!(0);
-                    self.select(&path)?.map(|j| Val::from_json(&j)).unwrap_or(Val::Null)
+                    match self.select(&path)? {
+                        Some(j) => self.from_json(&j)?,
+                        None => Val::Null,
+                    }
                 }
-                "params" if args.is_empty() => Val::map(vec![
+                "params" if args.is_empty() => {
+                    let input = &self.input;
+                    let size: usize = [&input.path, &input.querystring, &input.header].iter().flat_map(|m| m.iter()).map(|(k, v)| 1 + (k.len() + v.len()) / BYTES_PER_STEP).sum();
+                    self.spend(size as u64)?;
+                    Val::map(vec![
                     ("path".into(), Val::from_pairs(&self.input.path)),
                     ("querystring".into(), Val::from_pairs(&self.input.querystring)),
                     ("header".into(), Val::from_pairs(&self.input.header)),
-                ]),
+                    ])
+                }
                 "params" => {
                     let key = s!(0);
                     let found = self
@@ -546,37 +617,96 @@ impl Ctx {
                         .get(&key)
                         .or_else(|| self.input.querystring.get(&key))
                         .or_else(|| self.input.header.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)).map(|(_, v)| v));
-                    Val::Str(found.cloned().unwrap_or_default())
+                    Val::str(found.cloned().unwrap_or_default())
                 }
                 other => return Err(format!("$input.{other} is not supported")),
             },
             Val::Util => match name {
-                "base64Encode" => Val::Str(B64.encode(s!(0).as_bytes())),
-                "base64Decode" => Val::Str(String::from_utf8_lossy(&B64.decode(s!(0).trim()).map_err(|e| format!("$util.base64Decode: {e}"))?).into_owned()),
-                "escapeJavaScript" => Val::Str(escape_javascript(&s!(0))),
-                "urlEncode" => Val::Str(percent_encoding::utf8_percent_encode(&s!(0), percent_encoding::NON_ALPHANUMERIC).to_string().replace("%2D", "-").replace("%2E", ".").replace("%5F", "_").replace("%2A", "*").replace("%20", "+")),
-                "urlDecode" => Val::Str(crate::protocol::percent_decode(&s!(0).replace('+', " "))),
-                "parseJson" => Val::from_json(&serde_json::from_str::<Json>(&s!(0)).map_err(|e| format!("$util.parseJson: {e}"))?),
+                "base64Encode" => {
+                    let out = B64.encode(s!(0).as_bytes());
+                    self.made(out)?
+                }
+                "base64Decode" => {
+                    let out = String::from_utf8_lossy(&B64.decode(s!(0).trim()).map_err(|e| format!("$util.base64Decode: {e}"))?).into_owned();
+                    self.made(out)?
+                }
+                "escapeJavaScript" => {
+                    let out = escape_javascript(&s!(0));
+                    self.made(out)?
+                }
+                "urlEncode" => {
+                    let out = percent_encoding::utf8_percent_encode(&s!(0), percent_encoding::NON_ALPHANUMERIC).to_string().replace("%2D", "-").replace("%2E", ".").replace("%5F", "_").replace("%2A", "*").replace("%20", "+");
+                    self.made(out)?
+                }
+                "urlDecode" => {
+                    let out = crate::protocol::percent_decode(&s!(0).replace('+', " "));
+                    self.made(out)?
+                }
+                "parseJson" => {
+                    let j = serde_json::from_str::<Json>(&s!(0)).map_err(|e| format!("$util.parseJson: {e}"))?;
+                    self.from_json(&j)?
+                }
                 other => return Err(format!("$util.{other} is not supported")),
             },
-            Val::Str(st) => match name {
+            Val::Str(st) if matches!(name, "isEmpty" | "toString") => match name {
+                "isEmpty" => Val::Bool(st.is_empty()),
+                _ => v.clone(),
+            },
+            Val::Str(st) => {
+                // Every other string method scans the string.
+                self.spend(weight_of(st))?;
+                match name {
                 "length" | "size" => Val::Int(st.chars().count() as i64),
                 "isEmpty" => Val::Bool(st.is_empty()),
-                "toLowerCase" => Val::Str(st.to_lowercase()),
-                "toUpperCase" => Val::Str(st.to_uppercase()),
-                "trim" => Val::Str(st.trim().to_string()),
+                "toLowerCase" => self.made(st.to_lowercase())?,
+                "toUpperCase" => self.made(st.to_uppercase())?,
+                "trim" => self.made(st.trim().to_string())?,
                 "contains" => Val::Bool(st.contains(&s!(0))),
                 "startsWith" => Val::Bool(st.starts_with(&s!(0))),
                 "endsWith" => Val::Bool(st.ends_with(&s!(0))),
                 "equals" => Val::Bool(self.equals(v, args.first().unwrap_or(&Val::Null))?),
                 "equalsIgnoreCase" => Val::Bool(st.eq_ignore_ascii_case(&s!(0))),
                 "indexOf" => Val::Int(st.find(&s!(0)).map_or(-1, |i| st[..i].chars().count() as i64)),
-                "replace" => Val::Str(st.replace(&s!(0), &s!(1))),
+                "replace" => {
+                    let (from, to) = (s!(0), s!(1));
+                    let count = if from.is_empty() { st.chars().count() + 1 } else { st.matches(from.as_str()).count() };
+                    self.spend_on_output((st.len() - count * from.len()).saturating_add(count.saturating_mul(to.len())))?;
+                    Val::str(st.replace(from.as_str(), &to))
+                }
                 "replaceAll" => {
                     let pattern = s!(0);
                     let re = self.regex(pattern, "replaceAll", st)?;
-                    let with = java_regex::replacement(&s!(1), re.captures_len()).map_err(|e| format!("replaceAll: {e}"))?;
-                    Val::Str(re.replace_all(st, with.as_str()).into_owned())
+                    let with = java_regex::replacement(&s!(1), &re).map_err(|e| format!("replaceAll: {e}"))?;
+                    // Built piece by piece, so a replacement that multiplies the string ends at
+                    // the budget instead of after it.
+                    // Each match costs two steps (four when the replacement names groups,
+                    // which takes the slower capturing search).
+                    let limit = self.output_allowance();
+                    let (mut out, mut last) = (String::new(), 0);
+                    if with.contains('$') {
+                        for caps in re.captures_iter(st) {
+                            self.spend(4)?;
+                            let Some(m) = caps.get(0) else { continue };
+                            out.push_str(&st[last..m.start()]);
+                            caps.expand(&with, &mut out);
+                            last = m.end();
+                            if out.len() > limit {
+                                return Err(self.output_error());
+                            }
+                        }
+                    } else {
+                        for m in re.find_iter(st) {
+                            self.spend(2)?;
+                            out.push_str(&st[last..m.start()]);
+                            out.push_str(&with);
+                            last = m.end();
+                            if out.len() > limit {
+                                return Err(self.output_error());
+                            }
+                        }
+                    }
+                    out.push_str(&st[last..]);
+                    self.made(out)?
                 }
                 "matches" => {
                     let pattern = format!("^(?:{})$", s!(0));
@@ -585,9 +715,16 @@ impl Ctx {
                 "split" => {
                     let pattern = s!(0);
                     let re = self.regex(pattern, "split", st)?;
-                    let mut parts: Vec<Val> = re.split(st).map(|p| Val::Str(p.to_string())).collect();
-                    while matches!(parts.last(), Some(Val::Str(p)) if p.is_empty()) {
-                        parts.pop();
+                    // Java's String.split: trailing empty strings go, and so does the leading one
+                    // a zero-width match at the start makes; "" splits to [""].
+                    let mut parts: Vec<Val> = if st.is_empty() { vec![Val::str("")] } else { re.split(st).map(Val::str).collect() };
+                    if !st.is_empty() {
+                        if re.find(st).is_some_and(|m| m.start() == 0 && m.end() == 0) && matches!(parts.first(), Some(Val::Str(p)) if p.is_empty()) {
+                            parts.remove(0);
+                        }
+                        while matches!(parts.last(), Some(Val::Str(p)) if p.is_empty()) {
+                            parts.pop();
+                        }
                     }
                     self.spend(2 * parts.len() as u64)?;
                     Val::list(parts)
@@ -596,12 +733,12 @@ impl Ctx {
                     let chars: Vec<char> = st.chars().collect();
                     let a = (n(0).max(0) as usize).min(chars.len());
                     let b = if args.len() > 1 { (n(1).max(0) as usize).min(chars.len()) } else { chars.len() };
-                    Val::Str(chars[a..b.max(a)].iter().collect())
+                    Val::str(chars[a..b.max(a)].iter().collect::<String>())
                 }
-                "charAt" => Val::Str(st.chars().nth(n(0) as usize).map(String::from).unwrap_or_default()),
-                "toString" => v.clone(),
+                "charAt" => Val::str(st.chars().nth(n(0) as usize).map(String::from).unwrap_or_default()),
                 other => return Err(format!("String.{other}() is not supported")),
-            },
+                }
+            }
             Val::List(l) => match name {
                 "size" => Val::Int(l.borrow().len() as i64),
                 "isEmpty" => Val::Bool(l.borrow().is_empty()),
@@ -614,6 +751,7 @@ impl Ctx {
                 }
                 "contains" => {
                     let items = l.borrow().clone();
+                    self.spend_scan(items.len())?;
                     let wanted = args.first().unwrap_or(&Val::Null);
                     let mut found = false;
                     for x in &items {
@@ -632,10 +770,16 @@ impl Ctx {
                 "get" => self.index(v, args.first().unwrap_or(&Val::Null))?,
                 "containsKey" => {
                     let key = s!(0);
+                    self.spend_scan(m.borrow().len())?;
                     Val::Bool(m.borrow().iter().any(|(k, _)| *k == key))
                 }
-                "keySet" => Val::list(m.borrow().iter().map(|(k, _)| Val::Str(k.clone())).collect()),
+                "keySet" => {
+                    let keys: Vec<Val> = m.borrow().iter().map(|(k, _)| Val::str(k.as_str())).collect();
+                    self.spend(keys.iter().map(|k| 1 + if let Val::Str(k) = k { weight_of(k) } else { 0 }).sum())?;
+                    Val::list(keys)
+                }
                 "values" => {
+                    self.spend(m.borrow().len() as u64)?;
                     let values = Val::list(m.borrow().iter().map(|(_, v)| v.clone()).collect());
                     self.hold_if_nested(values)
                 }
@@ -643,6 +787,7 @@ impl Ctx {
                     let key = s!(0);
                     let val = args.get(1).cloned().unwrap_or(Val::Null);
                     self.hold(v, &val);
+                    self.spend_scan(m.borrow().len())?;
                     let mut m = m.borrow_mut();
                     match m.iter_mut().find(|(k, _)| *k == key) {
                         Some(slot) => std::mem::replace(&mut slot.1, val),
@@ -653,7 +798,10 @@ impl Ctx {
                     }
                 }
                 // `$context.requestId` style properties are map keys; unknown methods are null.
-                _ => m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null),
+                _ => {
+                    self.spend_scan(m.borrow().len())?;
+                    m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null)
+                }
             },
             _ => Val::Null,
         })
@@ -666,11 +814,14 @@ impl Ctx {
             Expr::Bool(b) => Val::Bool(*b),
             Expr::Int(i) => Val::Int(*i),
             Expr::Float(f) => Val::Float(*f),
-            Expr::Str(s) => Val::Str(s.clone()),
+            Expr::Str(s) => {
+                self.spend(weight_of(s))?;
+                Val::str(s.as_str())
+            }
             Expr::Interp(nodes) => {
                 let saved = std::mem::take(&mut self.out);
                 let _ = self.nodes(nodes)?;
-                Val::Str(std::mem::replace(&mut self.out, saved))
+                Val::str(std::mem::replace(&mut self.out, saved))
             }
             Expr::List(items) => {
                 let list = Val::list(items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?);
@@ -696,7 +847,7 @@ impl Ctx {
             Expr::Ref(r) => self.reference(r)?,
             Expr::Not(e) => Val::Bool(!self.expr(e)?.truthy()),
             Expr::Neg(e) => match self.expr(e)? {
-                Val::Int(i) => Val::Int(-i),
+                Val::Int(i) => Val::Int(i.wrapping_neg()),
                 Val::Float(f) => Val::Float(-f),
                 _ => Val::Null,
             },
@@ -725,15 +876,15 @@ impl Ctx {
                         })
                     }
                     BinOp::Add if matches!(a, Val::Str(_)) || matches!(b, Val::Str(_)) => {
-                        Val::Str(self.text(&a)? + &self.text(&b)?)
+                        Val::str(self.text(&a)? + &self.text(&b)?)
                     }
                     _ => match (a, b) {
                         (Val::Int(x), Val::Int(y)) => match op {
                             BinOp::Add => Val::Int(x.wrapping_add(y)),
                             BinOp::Sub => Val::Int(x.wrapping_sub(y)),
                             BinOp::Mul => Val::Int(x.wrapping_mul(y)),
-                            BinOp::Div if y != 0 => Val::Int(x / y),
-                            BinOp::Mod if y != 0 => Val::Int(x % y),
+                            BinOp::Div if y != 0 => Val::Int(x.wrapping_div(y)),
+                            BinOp::Mod if y != 0 => Val::Int(x.wrapping_rem(y)),
                             _ => Val::Null,
                         },
                         (x, y) => match (x.as_f64(), y.as_f64()) {
@@ -783,7 +934,7 @@ mod tests {
         let template = "{\"DeliveryStreamName\": \"s\", \"Records\": [#foreach($e in $input.path('$.events'))#set($p = \"$.events[$foreach.index]\"){\"Data\": \"$util.base64Encode($input.json($p))\"}#if($foreach.hasNext),#end#end]}";
         let (out, steps) = render_counted(template, Input { body, ..Default::default() }, Val::Null, Val::Null);
         assert_eq!(out.map(|o| o.matches("\"Data\"").count()), Ok(1000));
-        assert!(steps < MAX_STEPS / 3, "{steps} steps");
+        assert!(steps < MAX_STEPS / 2, "{steps} steps");
     }
 
     /// The data-driven cases of fixtures/vtl/cases.json.
