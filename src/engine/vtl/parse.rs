@@ -444,7 +444,10 @@ impl<'a> P<'a> {
         loop {
             if self.op("+") {
                 l = Expr::Bin(Box::new(l), BinOp::Add, Box::new(self.mul()?));
-            } else if { self.skip_ws(); self.at("-") && !self.at("->") } {
+                continue;
+            }
+            self.skip_ws();
+            if self.at("-") && !self.at("->") {
                 self.i += 1;
                 l = Expr::Bin(Box::new(l), BinOp::Sub, Box::new(self.mul()?));
             } else {
