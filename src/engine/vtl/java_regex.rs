@@ -28,8 +28,9 @@ const POSIX: [(&str, &str); 13] = [
 pub fn pattern(java: &str) -> String {
     let mut out = String::with_capacity(java.len());
     let mut rest = java;
+    let mut classes = 0;
     while let Some(at) = rest.find('\\') {
-        out.push_str(&rest[..at]);
+        plain(&rest[..at], &mut classes, &mut out);
         rest = &rest[at + 1..];
         let Some(c) = rest.chars().next() else {
             out.push('\\');
@@ -70,8 +71,45 @@ pub fn pattern(java: &str) -> String {
             c => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
         }
     }
-    out.push_str(rest);
+    plain(rest, &mut classes, &mut out);
     out
+}
+
+/// Copies pattern text without escapes, dropping Java's inline flags `U`
+/// (UNICODE_CHARACTER_CLASS, which the crate reads as swap-greed) and `d` (UNIX_LINES: the
+/// crate's `.` already stops only at `\n`) outside character classes; `classes` counts the
+/// classes open.
+fn plain(text: &str, classes: &mut usize, out: &mut String) {
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '[' => *classes += 1,
+            ']' if *classes > 0 => *classes -= 1,
+            '(' if *classes == 0 && rest.starts_with('?') => {
+                let flags_end = rest[1..].find(|f: char| !(f.is_ascii_alphabetic() || f == '-')).map(|i| i + 1);
+                if let Some(end) = flags_end.filter(|&e| e > 1 && matches!(rest[e..].chars().next(), Some(')' | ':'))) {
+                    let keep = |f: &str| f.chars().filter(|f| !matches!(f, 'U' | 'd')).collect::<String>();
+                    let (on, off) = rest[1..end].split_once('-').map_or((keep(&rest[1..end]), String::new()), |(a, b)| (keep(a), keep(b)));
+                    rest = &rest[end..];
+                    // `(?U)` alone goes entirely; the crate refuses an empty `(?)` or `(?i-)`.
+                    if on.is_empty() && off.is_empty() && rest.starts_with(')') {
+                        rest = &rest[1..];
+                    } else {
+                        out.push_str("(?");
+                        out.push_str(&on);
+                        if !off.is_empty() {
+                            out.push('-');
+                            out.push_str(&off);
+                        }
+                    }
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
 }
 
 /// The crate's replacement for a Java replacement string: `$n` refers to group `n` (the
@@ -140,6 +178,10 @@ mod tests {
         assert_eq!(pattern(r"\Qa.b"), r"a\.b");
         assert_eq!(pattern(r"\<\é\p{Alpha}\P{Digit}\p{L}"), r"<é[a-zA-Z][^0-9]\p{L}");
         assert_eq!(pattern("x\\"), "x\\");
+        assert_eq!(pattern(r"(?iU)\w+(?d:a)(?U)[(?U)]"), r"(?i)[0-9A-Za-z_]+(?:a)[(?U)]");
+        for java in [r"(?iU)\w+(?d:a)(?U)[(?U)]", "(?-U)a", "(?i-d:x)"] {
+            assert!(regex::Regex::new(&pattern(java)).is_ok(), "{java}");
+        }
         let re = regex::Regex::new(&pattern(r"^\w+$")).ok();
         assert_eq!(re.as_ref().map(|r| r.is_match("héllo")), Some(false));
         assert_eq!(re.as_ref().map(|r| r.is_match("hello_1")), Some(true));

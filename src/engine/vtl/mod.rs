@@ -709,8 +709,11 @@ impl Ctx {
                     self.made(out)?
                 }
                 "matches" => {
-                    let pattern = format!("^(?:{})$", s!(0));
-                    Val::Bool(self.regex(pattern, "matches", st)?.is_match(st))
+                    let pattern = s!(0);
+                    // Compiled alone too, so that a pattern closing the anchoring group early
+                    // (`a)|(b`) is refused, as Java refuses it.
+                    self.regex(pattern.clone(), "matches", "")?;
+                    Val::Bool(self.regex(format!("^(?:{pattern})$"), "matches", st)?.is_match(st))
                 }
                 "split" => {
                     let pattern = s!(0);
