@@ -196,8 +196,10 @@ pub struct Ctx {
     vars: BTreeMap<String, Val>,
     input: Input,
     out: String,
-    /// Compiled `replaceAll` / `matches` / `split` patterns: a loop compiles each once.
-    regexes: HashMap<String, regex::Regex>,
+    /// Compiled `replaceAll` / `matches` / `split` patterns: a loop compiles each once. Shared,
+    /// not cloned: a cloned `Regex` starts with an empty lazy-DFA cache and builds its states
+    /// again on every search.
+    regexes: HashMap<String, Rc<regex::Regex>>,
     /// The steps spent so far, over the whole render (nested loops multiply).
     steps: u64,
     /// The request body as JSON, parsed on the first `$input.json` / `$input.path`; `None`
@@ -514,13 +516,13 @@ impl Ctx {
 
     /// `pattern` (Java's syntax) compiled, once per render (`what` names the method in an
     /// error), and charged for scanning `haystack`.
-    fn regex(&mut self, pattern: String, what: &str, haystack: &str) -> Result<regex::Regex, String> {
+    fn regex(&mut self, pattern: String, what: &str, haystack: &str) -> Result<Rc<regex::Regex>, String> {
         self.spend((haystack.len() / REGEX_BYTES_PER_STEP) as u64)?;
         if let Some(re) = self.regexes.get(&pattern) {
             return Ok(re.clone());
         }
         self.spend(REGEX_COMPILE_STEPS + pattern.len() as u64)?;
-        let re = regex::RegexBuilder::new(&java_regex::pattern(&pattern)).size_limit(REGEX_SIZE_LIMIT).build().map_err(|e| format!("{what}: {e}"))?;
+        let re = Rc::new(regex::RegexBuilder::new(&java_regex::pattern(&pattern)).size_limit(REGEX_SIZE_LIMIT).build().map_err(|e| format!("{what}: {e}"))?);
         if self.regexes.len() >= 64 {
             self.regexes.clear();
         }
