@@ -72,6 +72,10 @@ impl Val {
         Val::map(pairs.into_iter().map(|(k, v)| (k.clone(), Val::str(v.clone()))).collect())
     }
 
+    fn is_container(&self) -> bool {
+        matches!(self, Val::List(_) | Val::Map(_))
+    }
+
     fn truthy(&self) -> bool {
         !matches!(self, Val::Null | Val::Bool(false))
     }
@@ -80,7 +84,7 @@ impl Val {
     fn write(&self, p: &mut Printer) -> Result<(), String> {
         use std::fmt::Write;
         if p.out.len() > p.max_bytes {
-            return Err(if p.max_bytes < MAX_OUTPUT { over_budget() } else { format!("a value prints to over {MAX_OUTPUT} bytes") });
+            return Err(too_long(p.max_bytes));
         }
         let out = &mut p.out;
         let _ = match self {
@@ -157,6 +161,12 @@ impl Printer {
         self.within.pop();
         Ok(())
     }
+}
+
+/// The error for a string or printed value over `allowance` bytes: the budget's when it is what
+/// cut the allowance below [`MAX_OUTPUT`].
+fn too_long(allowance: usize) -> String {
+    if allowance < MAX_OUTPUT { over_budget() } else { format!("a string or value over {MAX_OUTPUT} bytes") }
 }
 
 /// The error of a render over [`MAX_STEPS`].
@@ -391,13 +401,7 @@ impl Ctx {
             Access::Call(..) => return Err("cannot assign to a method call".into()),
         };
         if let Val::Map(m) = &owner {
-            self.hold(&owner, &v);
-            self.spend_scan(m.borrow().len())?;
-            let mut m = m.borrow_mut();
-            match m.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = v,
-                None => m.push((key, v)),
-            }
+            self.map_put(&owner, m, key, v)?;
         }
         Ok(())
     }
@@ -422,10 +426,7 @@ impl Ctx {
 
     fn property(&mut self, v: &Val, name: &str) -> Result<Val, String> {
         Ok(match v {
-            Val::Map(m) => {
-                self.spend_scan(m.borrow().len())?;
-                m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null)
-            }
+            Val::Map(m) => self.map_get(m, name)?,
             Val::Input | Val::Util => self.call(v, name, &[])?,
             Val::Str(_) | Val::List(_) => self.call(v, name, &[]).unwrap_or(Val::Null),
             _ => Val::Null,
@@ -441,16 +442,36 @@ impl Ctx {
             }
             (Val::Map(m), k) => {
                 let key = self.text(k)?;
-                self.spend_scan(m.borrow().len())?;
-                m.borrow().iter().find(|(n, _)| *n == key).map(|(_, v)| v.clone()).unwrap_or(Val::Null)
+                self.map_get(m, &key)?
             }
             _ => Val::Null,
         })
     }
 
+    /// `key`'s value in a map (null when absent), charged for the search.
+    fn map_get(&mut self, m: &RefCell<Vec<(String, Val)>>, key: &str) -> Result<Val, String> {
+        self.spend_scan(m.borrow().len())?;
+        Ok(m.borrow().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or(Val::Null))
+    }
+
+    /// Sets `key` in the map `owner` (whose entries are `m`), charged for the search; returns
+    /// the value it replaced, or null.
+    fn map_put(&mut self, owner: &Val, m: &RefCell<Vec<(String, Val)>>, key: String, val: Val) -> Result<Val, String> {
+        self.hold(owner, &val);
+        self.spend_scan(m.borrow().len())?;
+        let mut m = m.borrow_mut();
+        Ok(match m.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => std::mem::replace(&mut slot.1, val),
+            None => {
+                m.push((key, val));
+                Val::Null
+            }
+        })
+    }
+
     /// Keeps `holder` among the [`Ctx::holders`] when `item`, going into it, is a list or map.
     fn hold(&mut self, holder: &Val, item: &Val) {
-        if matches!(item, Val::List(_) | Val::Map(_)) {
+        if item.is_container() {
             self.holders.push(holder.clone());
         }
     }
@@ -458,8 +479,8 @@ impl Ctx {
     /// `v`, kept among the [`Ctx::holders`] when it holds a list or map.
     fn hold_if_nested(&mut self, v: Val) -> Val {
         let nested = match &v {
-            Val::List(l) => l.borrow().iter().any(|x| matches!(x, Val::List(_) | Val::Map(_))),
-            Val::Map(m) => m.borrow().iter().any(|(_, x)| matches!(x, Val::List(_) | Val::Map(_))),
+            Val::List(l) => l.borrow().iter().any(Val::is_container),
+            Val::Map(m) => m.borrow().iter().any(|(_, x)| x.is_container()),
             _ => false,
         };
         if nested {
@@ -546,7 +567,7 @@ impl Ctx {
 
     /// The error for a string or printed value past [`Ctx::output_allowance`].
     fn output_error(&self) -> String {
-        if self.output_allowance() < MAX_OUTPUT { over_budget() } else { format!("a string or value over {MAX_OUTPUT} bytes") }
+        too_long(self.output_allowance())
     }
 
     /// Charges for a string of `len` bytes before it is built, and refuses one past the
@@ -606,9 +627,9 @@ impl Ctx {
                     let size: usize = [&input.path, &input.querystring, &input.header].iter().flat_map(|m| m.iter()).map(|(k, v)| 1 + (k.len() + v.len()) / BYTES_PER_STEP).sum();
                     self.spend(size as u64)?;
                     Val::map(vec![
-                    ("path".into(), Val::from_pairs(&self.input.path)),
-                    ("querystring".into(), Val::from_pairs(&self.input.querystring)),
-                    ("header".into(), Val::from_pairs(&self.input.header)),
+                        ("path".into(), Val::from_pairs(&self.input.path)),
+                        ("querystring".into(), Val::from_pairs(&self.input.querystring)),
+                        ("header".into(), Val::from_pairs(&self.input.header)),
                     ])
                 }
                 "params" => {
@@ -658,90 +679,89 @@ impl Ctx {
                 // Every other string method scans the string.
                 self.spend(weight_of(st))?;
                 match name {
-                "length" | "size" => Val::Int(st.chars().count() as i64),
-                "isEmpty" => Val::Bool(st.is_empty()),
-                "toLowerCase" => self.made(st.to_lowercase())?,
-                "toUpperCase" => self.made(st.to_uppercase())?,
-                "trim" => self.made(st.trim().to_string())?,
-                "contains" => Val::Bool(st.contains(&s!(0))),
-                "startsWith" => Val::Bool(st.starts_with(&s!(0))),
-                "endsWith" => Val::Bool(st.ends_with(&s!(0))),
-                "equals" => Val::Bool(self.equals(v, args.first().unwrap_or(&Val::Null))?),
-                "equalsIgnoreCase" => Val::Bool(st.eq_ignore_ascii_case(&s!(0))),
-                "indexOf" => Val::Int(st.find(&s!(0)).map_or(-1, |i| st[..i].chars().count() as i64)),
-                "replace" => {
-                    let (from, to) = (s!(0), s!(1));
-                    let count = if from.is_empty() { st.chars().count() + 1 } else { st.matches(from.as_str()).count() };
-                    self.spend_on_output((st.len() - count * from.len()).saturating_add(count.saturating_mul(to.len())))?;
-                    Val::str(st.replace(from.as_str(), &to))
-                }
-                "replaceAll" => {
-                    let pattern = s!(0);
-                    let re = self.regex(pattern, "replaceAll", st)?;
-                    let with = java_regex::replacement(&s!(1), &re).map_err(|e| format!("replaceAll: {e}"))?;
-                    // Built piece by piece, so a replacement that multiplies the string ends at
-                    // the budget instead of after it.
-                    // Each match costs two steps (four when the replacement names groups,
-                    // which takes the slower capturing search).
-                    let limit = self.output_allowance();
-                    let (mut out, mut last) = (String::new(), 0);
-                    if with.contains('$') {
-                        for caps in re.captures_iter(st) {
-                            self.spend(4)?;
-                            let Some(m) = caps.get(0) else { continue };
-                            out.push_str(&st[last..m.start()]);
-                            caps.expand(&with, &mut out);
-                            last = m.end();
-                            if out.len() > limit {
-                                return Err(self.output_error());
+                    "length" | "size" => Val::Int(st.chars().count() as i64),
+                    "toLowerCase" => self.made(st.to_lowercase())?,
+                    "toUpperCase" => self.made(st.to_uppercase())?,
+                    "trim" => self.made(st.trim().to_string())?,
+                    "contains" => Val::Bool(st.contains(&s!(0))),
+                    "startsWith" => Val::Bool(st.starts_with(&s!(0))),
+                    "endsWith" => Val::Bool(st.ends_with(&s!(0))),
+                    "equals" => Val::Bool(self.equals(v, args.first().unwrap_or(&Val::Null))?),
+                    "equalsIgnoreCase" => Val::Bool(st.eq_ignore_ascii_case(&s!(0))),
+                    "indexOf" => Val::Int(st.find(&s!(0)).map_or(-1, |i| st[..i].chars().count() as i64)),
+                    "replace" => {
+                        let (from, to) = (s!(0), s!(1));
+                        let count = if from.is_empty() { st.chars().count() + 1 } else { st.matches(from.as_str()).count() };
+                        self.spend_on_output((st.len() - count * from.len()).saturating_add(count.saturating_mul(to.len())))?;
+                        Val::str(st.replace(from.as_str(), &to))
+                    }
+                    "replaceAll" => {
+                        let pattern = s!(0);
+                        let re = self.regex(pattern, "replaceAll", st)?;
+                        let with = java_regex::replacement(&s!(1), &re).map_err(|e| format!("replaceAll: {e}"))?;
+                        // Built piece by piece, so a replacement that multiplies the string ends at
+                        // the budget instead of after it.
+                        // Each match costs two steps (four when the replacement names groups,
+                        // which takes the slower capturing search).
+                        let limit = self.output_allowance();
+                        let (mut out, mut last) = (String::new(), 0);
+                        if with.contains('$') {
+                            for caps in re.captures_iter(st) {
+                                self.spend(4)?;
+                                let Some(m) = caps.get(0) else { continue };
+                                out.push_str(&st[last..m.start()]);
+                                caps.expand(&with, &mut out);
+                                last = m.end();
+                                if out.len() > limit {
+                                    return Err(self.output_error());
+                                }
+                            }
+                        } else {
+                            for m in re.find_iter(st) {
+                                self.spend(2)?;
+                                out.push_str(&st[last..m.start()]);
+                                out.push_str(&with);
+                                last = m.end();
+                                if out.len() > limit {
+                                    return Err(self.output_error());
+                                }
                             }
                         }
-                    } else {
-                        for m in re.find_iter(st) {
-                            self.spend(2)?;
-                            out.push_str(&st[last..m.start()]);
-                            out.push_str(&with);
-                            last = m.end();
-                            if out.len() > limit {
-                                return Err(self.output_error());
+                        out.push_str(&st[last..]);
+                        self.made(out)?
+                    }
+                    "matches" => {
+                        let pattern = s!(0);
+                        // Compiled alone too, so that a pattern closing the anchoring group early
+                        // (`a)|(b`) is refused, as Java refuses it.
+                        self.regex(pattern.clone(), "matches", "")?;
+                        Val::Bool(self.regex(format!("^(?:{pattern})$"), "matches", st)?.is_match(st))
+                    }
+                    "split" => {
+                        let pattern = s!(0);
+                        let re = self.regex(pattern, "split", st)?;
+                        // Java's String.split: trailing empty strings go, and so does the leading one
+                        // a zero-width match at the start makes; "" splits to [""].
+                        let mut parts: Vec<Val> = if st.is_empty() { vec![Val::str("")] } else { re.split(st).map(Val::str).collect() };
+                        if !st.is_empty() {
+                            if re.find(st).is_some_and(|m| m.start() == 0 && m.end() == 0) && matches!(parts.first(), Some(Val::Str(p)) if p.is_empty()) {
+                                parts.remove(0);
+                            }
+                            while matches!(parts.last(), Some(Val::Str(p)) if p.is_empty()) {
+                                parts.pop();
                             }
                         }
+                        self.spend(2 * parts.len() as u64)?;
+                        Val::list(parts)
                     }
-                    out.push_str(&st[last..]);
-                    self.made(out)?
-                }
-                "matches" => {
-                    let pattern = s!(0);
-                    // Compiled alone too, so that a pattern closing the anchoring group early
-                    // (`a)|(b`) is refused, as Java refuses it.
-                    self.regex(pattern.clone(), "matches", "")?;
-                    Val::Bool(self.regex(format!("^(?:{pattern})$"), "matches", st)?.is_match(st))
-                }
-                "split" => {
-                    let pattern = s!(0);
-                    let re = self.regex(pattern, "split", st)?;
-                    // Java's String.split: trailing empty strings go, and so does the leading one
-                    // a zero-width match at the start makes; "" splits to [""].
-                    let mut parts: Vec<Val> = if st.is_empty() { vec![Val::str("")] } else { re.split(st).map(Val::str).collect() };
-                    if !st.is_empty() {
-                        if re.find(st).is_some_and(|m| m.start() == 0 && m.end() == 0) && matches!(parts.first(), Some(Val::Str(p)) if p.is_empty()) {
-                            parts.remove(0);
-                        }
-                        while matches!(parts.last(), Some(Val::Str(p)) if p.is_empty()) {
-                            parts.pop();
-                        }
+                    "substring" => {
+                        let chars: Vec<char> = st.chars().collect();
+                        let a = (n(0).max(0) as usize).min(chars.len());
+                        let b = if args.len() > 1 { (n(1).max(0) as usize).min(chars.len()) } else { chars.len() };
+                        Val::str(chars[a..b.max(a)].iter().collect::<String>())
                     }
-                    self.spend(2 * parts.len() as u64)?;
-                    Val::list(parts)
-                }
-                "substring" => {
-                    let chars: Vec<char> = st.chars().collect();
-                    let a = (n(0).max(0) as usize).min(chars.len());
-                    let b = if args.len() > 1 { (n(1).max(0) as usize).min(chars.len()) } else { chars.len() };
-                    Val::str(chars[a..b.max(a)].iter().collect::<String>())
-                }
-                "charAt" => Val::str(st.chars().nth(n(0) as usize).map(String::from).unwrap_or_default()),
-                other => return Err(format!("String.{other}() is not supported")),
+                    "charAt" => Val::str(st.chars().nth(n(0) as usize).map(String::from).unwrap_or_default()),
+                    other => return Err(format!("String.{other}() is not supported")),
                 }
             }
             Val::List(l) => match name {
@@ -779,9 +799,8 @@ impl Ctx {
                     Val::Bool(m.borrow().iter().any(|(k, _)| *k == key))
                 }
                 "keySet" => {
-                    let keys: Vec<Val> = m.borrow().iter().map(|(k, _)| Val::str(k.as_str())).collect();
-                    self.spend(keys.iter().map(|k| 1 + if let Val::Str(k) = k { weight_of(k) } else { 0 }).sum())?;
-                    Val::list(keys)
+                    self.spend(m.borrow().iter().map(|(k, _)| 1 + weight_of(k)).sum())?;
+                    Val::list(m.borrow().iter().map(|(k, _)| Val::str(k.as_str())).collect())
                 }
                 "values" => {
                     self.spend(m.borrow().len() as u64)?;
@@ -790,23 +809,10 @@ impl Ctx {
                 }
                 "put" => {
                     let key = s!(0);
-                    let val = args.get(1).cloned().unwrap_or(Val::Null);
-                    self.hold(v, &val);
-                    self.spend_scan(m.borrow().len())?;
-                    let mut m = m.borrow_mut();
-                    match m.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => std::mem::replace(&mut slot.1, val),
-                        None => {
-                            m.push((key, val));
-                            Val::Null
-                        }
-                    }
+                    self.map_put(v, m, key, args.get(1).cloned().unwrap_or(Val::Null))?
                 }
                 // `$context.requestId` style properties are map keys; unknown methods are null.
-                _ => {
-                    self.spend_scan(m.borrow().len())?;
-                    m.borrow().iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or(Val::Null)
-                }
+                _ => self.map_get(m, name)?,
             },
             _ => Val::Null,
         })
