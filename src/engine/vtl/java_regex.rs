@@ -1,7 +1,8 @@
 //! Java's regular expressions, as `String.replaceAll`, `matches` and `split` take them in a
-//! mapping template, translated for the `regex` crate where the two differ: Java's `\w`, `\d`
-//! and `\s` are ASCII (the crate's are Unicode, and many times larger compiled), and Java's
-//! replacement strings name groups `$1` and escape with `\`.
+//! mapping template, translated for the `regex` crate where the two differ: Java's `\w`, `\d`,
+//! `\s` and POSIX classes are ASCII (the crate's are Unicode, and many times larger compiled),
+//! `\Q...\E` quotes, the inline flags `U` and `d` mean other things, and Java's replacement
+//! strings name groups `$1` and escape with `\`.
 
 /// Java's US-ASCII POSIX classes (`\p{Alpha}` and the rest), which the crate would read as
 /// Unicode properties or refuse.
